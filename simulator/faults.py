@@ -1,0 +1,231 @@
+"""Faults on cue: rules that make matching requests fail the way real clusters and networks do.
+
+A rule matches by method and path glob (``/api/cluster/jobs/*``), fires at most ``times``
+times (or forever with ``times: null``), with an optional seeded ``probability`` so flaky
+behaviour is reproducible. Kinds:
+
+- ``status``: answer that HTTP status with an ONTAP error body, optionally ``Retry-After``;
+- ``delay``: hold the request ``delay`` seconds on the simulator's clock, then serve it;
+- ``drop``: close the connection with no answer;
+- ``malformed``: serve the request, then send its body truncated (invalid JSON);
+- ``vanish``: purge the job the request concerns (the job read, or the job a write creates)
+  before its retention time, so pollers meet the 404 that slow clients see in the field.
+
+Faults apply to the ONTAP API only, never to ``/simulator/...``, so a test can always clear them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import math
+import random
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ApiError, bad_value
+
+__all__ = ["FAULT_KINDS", "FaultRule", "FaultSet"]
+
+FAULT_KINDS = ("status", "delay", "drop", "malformed", "vanish")
+_METHODS = ("*", "GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS")
+_KEYS = {
+    "method",
+    "path",
+    "times",
+    "probability",
+    "seed",
+    "status",
+    "retry_after",
+    "message",
+    "code",
+    "delay",
+    "drop",
+    "malformed",
+    "vanish",
+}
+
+_DEFAULT_MESSAGES = {
+    429: "too many requests are already being processed; retry after a short delay",
+    500: "Internal error. Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+_DEFAULT_CODES = {429: "262160", 503: "262160"}
+
+_ids = itertools.count(1)
+
+
+def _number(data: Mapping[str, Any], name: str, *, low: float, high: float | None = None) -> float:
+    value = data[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise bad_value(name, f'"{name}" must be a number, got {value!r}')
+    if value < low or (high is not None and value > high):
+        span = f"{low}..{high}" if high is not None else f">= {low}"
+        raise bad_value(name, f'"{name}" must be {span}, got {value!r}')
+    return float(value)
+
+
+@dataclass
+class FaultRule:
+    """One fault rule; ``remaining`` is None for a rule that never runs out."""
+
+    kind: str
+    method: str = "*"
+    path: str = "*"
+    remaining: int | None = 1
+    probability: float = 1.0
+    seed: int | None = None
+    status: int | None = None
+    retry_after: float | None = None
+    message: str | None = None
+    code: str | None = None
+    delay: float | None = None
+    id: int = field(default_factory=lambda: next(_ids))
+    hits: int = 0
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    @classmethod
+    def parse(cls, data: Any) -> FaultRule:
+        """Validate a fault as posted to ``/simulator/faults``; ApiError 400 naming the field."""
+        if not isinstance(data, Mapping):
+            raise bad_value("body", "a fault must be a JSON object")
+        unknown = sorted(set(data) - _KEYS)
+        if unknown:
+            raise ApiError(400, "2", f'Unexpected argument "{unknown[0]}".', unknown[0])
+        kinds = [k for k in FAULT_KINDS if data.get(k) not in (None, False)]
+        if len(kinds) != 1:
+            raise bad_value(
+                "kind",
+                'a fault needs exactly one of "status", "delay", "drop", "malformed", "vanish"'
+                + (f" (got {', '.join(kinds)})" if kinds else ""),
+            )
+        kind = kinds[0]
+        method = data.get("method", "*")
+        if not isinstance(method, str) or method.upper() not in _METHODS:
+            raise bad_value("method", f'"method" must be one of {", ".join(_METHODS)}')
+        path = data.get("path", "*")
+        if not isinstance(path, str) or not path:
+            raise bad_value("path", '"path" must be a non-empty glob such as "/api/cluster/jobs/*"')
+        times = data.get("times", 1)
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+            raise bad_value("times", f'"times" must be an integer >= 1 or null, got {times!r}')
+        rule = cls(kind=kind, method=method.upper(), path=path, remaining=times)
+        if "probability" in data:
+            rule.probability = _number(data, "probability", low=0.0, high=1.0)
+        seed = data.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise bad_value("seed", f'"seed" must be an integer, got {seed!r}')
+        rule.seed = seed
+        rule.rng = random.Random(seed)
+        if kind == "status":
+            status = data["status"]
+            if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+                raise bad_value("status", f'"status" must be an HTTP error status 400..599, got {status!r}')
+            rule.status = status
+            if data.get("retry_after") is not None:
+                rule.retry_after = _number(data, "retry_after", low=0.0, high=86400.0)
+            message = data.get("message")
+            if message is not None and not isinstance(message, str):
+                raise bad_value("message", '"message" must be a string')
+            rule.message = message
+            code = data.get("code")
+            if code is not None and (isinstance(code, bool) or not isinstance(code, str | int)):
+                raise bad_value("code", '"code" must be a string or an integer')
+            rule.code = str(code) if code is not None else None
+        else:
+            for name in ("retry_after", "message", "code"):
+                if data.get(name) is not None:
+                    raise bad_value(name, f'"{name}" applies only to a "status" fault')
+        if kind == "delay":
+            rule.delay = _number(data, "delay", low=0.0, high=3600.0)
+        for flag in ("drop", "malformed", "vanish"):
+            if flag in data and not isinstance(data[flag], bool):
+                raise bad_value(flag, f'"{flag}" must be true or false')
+        return rule
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method in ("*", method.upper())) and fnmatch.fnmatchcase(path, self.path)
+
+    def error(self) -> ApiError:
+        """The ONTAP error a ``status`` fault answers with."""
+        assert self.status is not None
+        status = self.status
+        headers = {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = _retry_after_text(self.retry_after)
+        return ApiError(
+            status,
+            self.code or _DEFAULT_CODES.get(status, str(status)),
+            self.message or _DEFAULT_MESSAGES.get(status, f"Injected fault: HTTP {status}"),
+            headers=headers,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "method": self.method,
+            "path": self.path,
+            "times": self.remaining,
+            "hits": self.hits,
+        }
+        if self.probability != 1.0:
+            out["probability"] = self.probability
+        if self.seed is not None:
+            out["seed"] = self.seed
+        if self.kind == "status":
+            out["status"] = self.status
+            for name in ("retry_after", "message", "code"):
+                if getattr(self, name) is not None:
+                    out[name] = getattr(self, name)
+        elif self.kind == "delay":
+            out["delay"] = self.delay
+        else:
+            out[self.kind] = True
+        return out
+
+
+def _retry_after_text(seconds: float) -> str:
+    # Retry-After takes whole seconds; fractions are kept for tests on a virtual clock.
+    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
+
+
+class FaultSet:
+    """The active fault rules, consulted for each ONTAP API request in the order added."""
+
+    def __init__(self) -> None:
+        self._rules: list[FaultRule] = []
+        self._lock = threading.Lock()
+
+    def add(self, data: Mapping[str, Any] | FaultRule) -> FaultRule:
+        rule = data if isinstance(data, FaultRule) else FaultRule.parse(data)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def take(self, method: str, path: str) -> FaultRule | None:
+        """The first rule that fires for this request (spending one of its ``times``)."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.remaining is not None and rule.remaining <= 0:
+                    continue
+                if not rule.matches(method, path):
+                    continue
+                if rule.probability < 1.0 and rule.rng.random() >= rule.probability:
+                    continue
+                rule.hits += 1
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                return rule
+            return None
+
+    def list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [rule.to_json() for rule in self._rules]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
