@@ -111,7 +111,9 @@ class FaultRule:
         if not isinstance(path, str) or not path:
             raise bad_value("path", '"path" must be a non-empty glob such as "/api/cluster/jobs/*"')
         times = data.get("times", 1)
-        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+        if times is not None and (
+            isinstance(times, bool) or not isinstance(times, int) or times < 1
+        ):
             raise bad_value("times", f'"times" must be an integer >= 1 or null, got {times!r}')
         rule = cls(kind=kind, method=method.upper(), path=path, remaining=times)
         if "probability" in data:
@@ -124,7 +126,9 @@ class FaultRule:
         if kind == "status":
             status = data["status"]
             if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
-                raise bad_value("status", f'"status" must be an HTTP error status 400..599, got {status!r}')
+                raise bad_value(
+                    "status", f'"status" must be an HTTP error status 400..599, got {status!r}'
+                )
             rule.status = status
             if data.get("retry_after") is not None:
                 rule.retry_after = _number(data, "retry_after", low=0.0, high=86400.0)

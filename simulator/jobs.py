@@ -234,9 +234,7 @@ class JobScript:
         else:
             steps_data = data
         if isinstance(steps_data, str | bytes) or not isinstance(steps_data, Sequence):
-            raise ScriptError(
-                f'"steps" must be a list of steps, got {_kind(steps_data)}', "steps"
-            )
+            raise ScriptError(f'"steps" must be a list of steps, got {_kind(steps_data)}', "steps")
         if not steps_data:
             raise ScriptError('"steps" must hold at least the terminal step', "steps")
         last = len(steps_data) - 1
@@ -249,7 +247,7 @@ class JobScript:
             if not isinstance(value, bool):
                 raise ScriptError(f'"{name}" must be true or false, got {value!r}', name)
             flags[name] = value
-        script = cls(steps=steps, **flags)
+        script = cls(steps=steps, pausable=flags["pausable"], cancellable=flags["cancellable"])
         if options.get("on_cancel") is not None:
             on_cancel = Step.parse(options["on_cancel"], "on_cancel", terminal=True)
             script = replace(script, on_cancel=on_cancel)
@@ -452,7 +450,9 @@ class Job:
             # Resuming a job its script paused ends that paused step now.
             self._enter(self.step_index + 1, now)
             return
-        raise ApiError(400, CODE_NOT_RUNNING, "The specified job is not currently paused.", "action")
+        raise ApiError(
+            400, CODE_NOT_RUNNING, "The specified job is not currently paused.", "action"
+        )
 
     def cancel(self, now: float) -> None:
         if self.final is not None:

@@ -172,7 +172,9 @@ def parse_bool(params: Mapping[str, str], name: str, default: bool) -> bool:
         return True
     if lowered in ("false", "0"):
         return False
-    raise ApiError(400, "262197", f'The value "{raw}" is invalid for field "{name}" (<boolean>)', name)
+    raise ApiError(
+        400, "262197", f'The value "{raw}" is invalid for field "{name}" (<boolean>)', name
+    )
 
 
 def parse_fields(raw: str | None) -> list[str] | None:
@@ -267,6 +269,10 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, str(value))
 
 
+def _field_key(name: str) -> Callable[[Record], tuple[int, Any]]:
+    return lambda record: _sort_key(get_path(record, name))
+
+
 def _order(records: list[Record], order_by: str | None) -> list[Record]:
     if not order_by:
         return records
@@ -282,11 +288,7 @@ def _order(records: list[Record], order_by: str | None) -> list[Record]:
                 f'The value "{term}" is invalid for field "order_by" (<field [asc|desc]>)',
                 "order_by",
             )
-        ordered = sorted(
-            ordered,
-            key=lambda r, n=name: _sort_key(get_path(r, n)),
-            reverse=direction == "desc",
-        )
+        ordered = sorted(ordered, key=_field_key(name), reverse=direction == "desc")
     return ordered
 
 
