@@ -245,7 +245,9 @@ class _Handler(WSGIRequestHandler):
                 if close is not None:
                     close()
         except Exception:
-            log.exception("error answering %s %s", self.command, self.path)
+            # After a drop, errors (such as reading the body) are the drop's doing.
+            level = logging.DEBUG if self._gone else logging.ERROR
+            log.log(level, "error answering %s %s", self.command, self.path, exc_info=True)
             self.close_connection = True
             if not started and not self._gone:
                 body = b"Internal Server Error"
