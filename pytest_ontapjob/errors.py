@@ -41,6 +41,7 @@ __all__ = [
     "ProtocolError",
     "RetriesExhausted",
     "TransientError",
+    "TransportError",
 ]
 
 #: How many characters of a body a message quotes.
@@ -454,3 +455,11 @@ class JobNotFound(OntapJobError):
         self.job_id = job_id
         text = f"Job {job_id} not found (HTTP 404)" if job_id else "Job not found (HTTP 404)"
         super().__init__(f"{text}: {detail}" if detail else text)
+
+
+class TransportError(OntapJobError):
+    """A request got no usable answer (connection refused or dropped, read timeout).
+
+    Raised for writes, which are never retried on these (the write may have been applied),
+    and for single reads; job polls retry them as :class:`TransientError` instead.
+    """
