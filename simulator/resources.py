@@ -1,0 +1,1601 @@
+"""The simulated cluster's objects: cluster, nodes, aggregates, SVMs, volumes and snapshots.
+
+Reads answer at once from the applied state. Writes are split in two, as ONTAP does:
+:meth:`Inventory.plan` validates a request synchronously against the applied state (404, 400
+and 409 answers come from here, and no job is created then) and returns a :class:`WritePlan`
+whose ``effect`` the job engine runs if and when the job succeeds. The effect re-validates
+(the target may have been deleted, a duplicate created, meanwhile) and raises
+:class:`~simulator.jobs.EffectError` instead of applying half a change.
+
+Records carry ONTAP's field names, since clients such as ``netapp-ontap`` and Ansible's
+``netapp.ontap`` read and compare them. Stored records keep references to other objects by
+uuid only, so renaming an SVM or a volume shows at once in everything that refers to it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import uuid as uuidlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from .clock import Clock
+from .errors import ApiError, bad_value, duplicate, not_found, unexpected_argument
+from .jobs import EffectError, iso
+from .query import (
+    COLLECTION_PARAMS,
+    RECORD_PARAMS,
+    check_params,
+    parse_bool,
+    parse_fields,
+    query_collection,
+    select_fields,
+)
+
+__all__ = [
+    "AGGREGATE_FIELDS",
+    "DEFAULT_INVENTORY",
+    "MIN_VOLUME_SIZE",
+    "NODE_FIELDS",
+    "SNAPSHOT_FIELDS",
+    "SVM_FIELDS",
+    "VOLUME_FIELDS",
+    "Inventory",
+    "WritePlan",
+    "expand_dotted",
+    "leaf_names",
+]
+
+Record = dict[str, Any]
+Validator = Callable[[Any, str], Any]
+#: A body schema: field name -> validator (a leaf) or a nested schema (an object).
+Schema = Mapping[str, Any]
+
+MIB = 1024 * 1024
+#: ONTAP's smallest (and default) FlexVol size.
+MIN_VOLUME_SIZE = 20 * MIB
+DEFAULT_AGGREGATE_SIZE = 1024**4
+
+DEFAULT_INVENTORY: Mapping[str, Any] = {
+    "cluster": {"name": "cluster1", "version": "9.15.1"},
+    "svms": [{"name": "vs0"}],
+    "aggregates": [{"name": "aggr1"}],
+    "volumes": [],
+    "snapshots": [],
+}
+
+#: Namespace of the uuids derived from names, so ``vs0`` has the same uuid in every run.
+_NAMESPACE = uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://pypi.org/project/pytest-ontapjob/")
+_RELEASE_DATE = "Mon Jun 03 12:00:00 UTC 2024"
+
+# fmt: off
+_LANGUAGE_BASES = (
+    "c", "ar", "cs", "da", "de", "en", "en_us", "es", "fi", "fr", "he", "hr", "hu", "it", "ja",
+    "ja_jp.pck", "ja_jp.932", "ja_jp.pck_v2", "ja_v1", "ko", "nl", "no", "pl", "pt", "ro", "ru",
+    "sk", "sl", "sv", "tr", "zh", "zh.gbk", "zh_tw", "zh_tw.big5",
+)
+# fmt: on
+#: ONTAP's language codes, for volumes and SVMs.
+_LANGUAGES = frozenset(b + s for b in _LANGUAGE_BASES for s in ("", ".utf_8")) | {"utf8mb4"}
+
+_VOLUME_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,202}")
+_SNAPSHOT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,254}")
+_SVM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,46}")
+_AGGREGATE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
+_CLUSTER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,43}")
+_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+_PERMISSION_BITS = re.compile(r"[0-7]{1,4}")
+
+
+# -- records' shapes --------------------------------------------------------------------
+def leaf_names(example: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of every leaf of ``example``; lists of objects are entered."""
+    names: list[str] = []
+    for key, value in example.items():
+        dotted = prefix + key
+        if isinstance(value, list) and value and isinstance(value[0], Mapping):
+            value = value[0]
+        if isinstance(value, Mapping) and value:
+            names.extend(leaf_names(value, dotted + "."))
+        else:
+            names.append(dotted)
+    return names
+
+
+def _links(href: str) -> Record:
+    return {"self": {"href": href}}
+
+
+_UUID = "00000000-0000-0000-0000-000000000000"
+_REF_EXAMPLE = {"name": "x", "uuid": _UUID, "_links": _links("/")}
+_VOLUME_EXAMPLE: Record = {
+    "uuid": _UUID,
+    "name": "v1",
+    "svm": _REF_EXAMPLE,
+    "aggregates": [{"name": "aggr1", "uuid": _UUID}],
+    "size": MIN_VOLUME_SIZE,
+    "space": {
+        "size": MIN_VOLUME_SIZE,
+        "available": 0,
+        "used": 0,
+        "snapshot": {"reserve_percent": 5},
+        "logical_space": {"enforcement": False, "reporting": False},
+    },
+    "comment": "",
+    "state": "online",
+    "type": "rw",
+    "style": "flexvol",
+    "language": "c.utf_8",
+    "nas": {
+        "path": "/v1",
+        "security_style": "unix",
+        "unix_permissions": 755,
+        "uid": 0,
+        "gid": 0,
+        "export_policy": {"name": "default"},
+    },
+    "guarantee": {"type": "volume"},
+    "snapshot_policy": {"name": "default"},
+    "efficiency": {"compression": "none", "dedupe": "none", "policy": {"name": "auto"}},
+    "tiering": {"policy": "none", "min_cooling_days": 2},
+    "autosize": {"mode": "off"},
+    "qos": {"policy": {"name": "none"}},
+    "encryption": {"enabled": False},
+    "files": {"maximum": 0, "used": 0},
+    "snaplock": {"type": "non_snaplock"},
+    "analytics": {"state": "off"},
+    "_tags": [],
+    "create_time": "",
+    "_links": _links("/"),
+}
+#: Volume fields ONTAP has and clients ask for (``fields=...``) that this simulator does not
+#: model: accepted in ``fields`` and filters (they just match nothing) rather than refused.
+# fmt: off
+_VOLUME_UNMODELLED = (
+    "access_time_enabled", "activity_tracking", "anti_ransomware", "application", "clone",
+    "cloud_retrieval_policy", "consistency_group", "constituents", "constituents_per_aggregate",
+    "error_state", "flexcache_endpoint_type", "is_object_store", "is_svm_root",
+    "large_size_enabled", "metric", "movement", "msid", "quota", "rebalancing",
+    "scheduled_snapshot_naming_scheme", "snapmirror", "snapshot_count",
+    "snapshot_directory_access_enabled", "snapshot_locking_enabled", "statistics", "status",
+)
+# fmt: on
+_SNAPSHOT_EXAMPLE: Record = {
+    "uuid": _UUID,
+    "name": "s1",
+    "volume": _REF_EXAMPLE,
+    "svm": _REF_EXAMPLE,
+    "create_time": "",
+    "comment": "",
+    "expiry_time": "",
+    "state": "valid",
+    "size": 0,
+    "_links": _links("/"),
+}
+_PROTOCOL_EXAMPLE = {"enabled": False, "allowed": True}
+_SVM_EXAMPLE: Record = {
+    "uuid": _UUID,
+    "name": "vs0",
+    "state": "running",
+    "subtype": "default",
+    "language": "c.utf_8",
+    "comment": "",
+    "aggregates": [{"name": "aggr1", "uuid": _UUID}],
+    "ipspace": {"name": "Default", "uuid": _UUID},
+    "snapshot_policy": {"name": "default"},
+    "nfs": _PROTOCOL_EXAMPLE,
+    "cifs": _PROTOCOL_EXAMPLE,
+    "iscsi": _PROTOCOL_EXAMPLE,
+    "fcp": _PROTOCOL_EXAMPLE,
+    "nvme": _PROTOCOL_EXAMPLE,
+    "max_volumes": "unlimited",
+    "_links": _links("/"),
+}
+_VERSION_EXAMPLE = {"full": "", "generation": 9, "major": 15, "minor": 1}
+_AGGREGATE_EXAMPLE: Record = {
+    "uuid": _UUID,
+    "name": "aggr1",
+    "node": _REF_EXAMPLE,
+    "space": {"block_storage": {"size": 0, "available": 0, "used": 0}},
+    "state": "online",
+    "_links": _links("/"),
+}
+_NODE_EXAMPLE: Record = {
+    "uuid": _UUID,
+    "name": "cluster1-01",
+    "version": _VERSION_EXAMPLE,
+    "model": "",
+    "serial_number": "",
+    "state": "up",
+    "membership": "member",
+    "_links": _links("/"),
+}
+
+#: Dotted leaf names of each record type, for ``fields`` and filter validation.
+VOLUME_FIELDS = (*leaf_names(_VOLUME_EXAMPLE), *_VOLUME_UNMODELLED)
+SNAPSHOT_FIELDS = tuple(leaf_names(_SNAPSHOT_EXAMPLE))
+SVM_FIELDS = tuple(leaf_names(_SVM_EXAMPLE))
+AGGREGATE_FIELDS = tuple(leaf_names(_AGGREGATE_EXAMPLE))
+NODE_FIELDS = tuple(leaf_names(_NODE_EXAMPLE))
+_CLUSTER_FIELDS = ("name", "uuid", *("version." + k for k in _VERSION_EXAMPLE), "_links.self.href")
+_SOFTWARE_FIELDS = (
+    *("version", "nodes.name", "nodes.version", "state", "pending_version"),
+    *("elapsed_duration", "estimated_duration", "_links.self.href"),
+)
+
+
+# -- the write plan ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class WritePlan:
+    """A validated write: what the job is called, and what it does if it succeeds."""
+
+    description: str
+    effect: Callable[[], None]
+    location: str | None
+    svm: dict[str, Any] | None
+    success_status: int
+
+
+# -- request bodies ---------------------------------------------------------------------
+def _conflict(dotted: str) -> ApiError:
+    return bad_value(dotted, f'Conflicting values for field "{dotted}".')
+
+
+def _merge(target: Record, key: str, value: Any, dotted: str) -> None:
+    if key not in target:
+        target[key] = value
+        return
+    existing = target[key]
+    if isinstance(existing, dict) and isinstance(value, dict):
+        for sub_key, sub_value in value.items():
+            _merge(existing, sub_key, sub_value, f"{dotted}.{sub_key}")
+    elif existing != value or isinstance(existing, dict) or isinstance(value, dict):
+        raise _conflict(dotted)
+
+
+def _expand_value(value: Any, prefix: str) -> Any:
+    if isinstance(value, Mapping):
+        return _expand(value, prefix)
+    if isinstance(value, list):
+        return [_expand_value(item, prefix) for item in value]
+    return value
+
+
+def _expand(body: Mapping[str, Any], prefix: str) -> Record:
+    out: Record = {}
+    for key, value in body.items():
+        dotted = prefix + str(key)
+        parts = str(key).split(".")
+        if any(not part for part in parts):
+            raise bad_value(dotted, f'Invalid field name "{dotted}".')
+        node = out
+        for depth, part in enumerate(parts[:-1]):
+            here = prefix + ".".join(parts[: depth + 1])
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise _conflict(here)
+            node = child
+        _merge(node, parts[-1], _expand_value(value, dotted + "."), dotted)
+    return out
+
+
+def expand_dotted(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` with dotted keys (``"svm.name"``) expanded into nested objects, at any depth.
+
+    ONTAP accepts both spellings and clients mix them (Ansible sends ``"svm.name"``). Two
+    spellings of one field must agree: otherwise 400 (code 2) naming the field.
+    """
+    return _expand(body, "")
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _invalid(target: str, value: Any, expected: str) -> ApiError:
+    return bad_value(
+        target, f'The value {_show(value)} is invalid for field "{target}" ({expected}).'
+    )
+
+
+def _string(*, min_len: int = 0, max_len: int | None = None) -> Validator:
+    def check(value: Any, target: str) -> str:
+        if not isinstance(value, str):
+            raise _invalid(target, value, "expected a string")
+        if len(value) < min_len or (max_len is not None and len(value) > max_len):
+            limits = f"{min_len}..{max_len}" if max_len is not None else f"{min_len}.."
+            raise _invalid(target, value, f"expected <{limits}> characters")
+        return value
+
+    return check
+
+
+def _choice(*choices: str, expected: str = "") -> Validator:
+    def check(value: Any, target: str) -> str:
+        if not isinstance(value, str) or value not in choices:
+            raise _invalid(target, value, expected or "expected one of " + "|".join(choices))
+        return value
+
+    return check
+
+
+def _boolean(value: Any, target: str) -> bool:
+    if not isinstance(value, bool):
+        raise _invalid(target, value, "expected true or false")
+    return value
+
+
+def _integer(low: int, high: int | None = None) -> Validator:
+    def check(value: Any, target: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _invalid(target, value, "expected an integer")
+        if value < low or (high is not None and value > high):
+            limits = f"<{low}..{high}>" if high is not None else f"<{low}..>"
+            raise _invalid(target, value, f"expected {limits}")
+        return value
+
+    return check
+
+
+def _size(value: Any, target: str) -> int:
+    size: int = _integer(0)(value, target)
+    if size < MIN_VOLUME_SIZE:
+        raise bad_value(
+            target,
+            f'The value {size} is invalid for field "{target}": the minimum volume size '
+            f"is {MIN_VOLUME_SIZE} bytes (20MB).",
+        )
+    return size
+
+
+def _named(pattern: re.Pattern[str], what: str, rule: str) -> Validator:
+    def check(value: Any, target: str) -> str:
+        if not isinstance(value, str):
+            raise _invalid(target, value, "expected a string")
+        if not pattern.fullmatch(value):
+            raise bad_value(target, f"Invalid {what} name {_show(value)}: {rule}.")
+        return value
+
+    return check
+
+
+_volume_name = _named(
+    _VOLUME_NAME,
+    "volume",
+    'names are 1 to 203 characters: letters, digits and "_", starting with a letter or "_"',
+)
+_snapshot_name = _named(
+    _SNAPSHOT_NAME,
+    "snapshot",
+    'names are 1 to 255 characters: letters, digits, "_", "-" and ".", '
+    'starting with a letter or "_"',
+)
+_svm_name = _named(
+    _SVM_NAME,
+    "SVM",
+    'names are 1 to 47 characters: letters, digits, "_", "-" and ".", '
+    'starting with a letter or "_"',
+)
+
+
+def _permission_triplet(text: str) -> int:
+    return (
+        (4 if text[0] == "r" else 0) + (2 if text[1] == "w" else 0) + (1 if text[2] in "xst" else 0)
+    )
+
+
+def _unix_permissions(value: Any, target: str) -> int:
+    """ONTAP's ``nas.unix_permissions``: 755 as an integer, "755"/"0755", or "---rwxr-xr-x".
+
+    The value is the octal digits read as a decimal integer, as ONTAP shows it.
+    """
+    expected = 'expected octal digits such as 755, "0755" or "---rwxr-xr-x"'
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0 or not _PERMISSION_BITS.fullmatch(str(value)):
+            raise _invalid(target, value, expected)
+        return value
+    if not isinstance(value, str):
+        raise _invalid(target, value, expected)
+    if _PERMISSION_BITS.fullmatch(value):
+        return int(value, 10)
+    symbolic = re.fullmatch(r"([-s][-s][-t])?((?:[-r][-w][-xst]){3})", value)
+    if symbolic is None:
+        raise _invalid(target, value, expected)
+    special_text, modes = symbolic.group(1) or "---", symbolic.group(2)
+    special = (4 if special_text[0] == "s" else 0) + (2 if special_text[1] == "s" else 0)
+    special += 1 if special_text[2] == "t" else 0
+    digits = [special] + [_permission_triplet(modes[i : i + 3]) for i in (0, 3, 6)]
+    return int("".join(str(d) for d in digits), 10)
+
+
+def _junction(value: Any, target: str) -> str:
+    path: str = _string(max_len=255)(value, target)
+    if path and not path.startswith("/"):
+        raise _invalid(target, value, 'expected "" or a path starting with "/"')
+    return path
+
+
+def _timestamp(value: Any, target: str) -> str:
+    text: str = _string(min_len=1)(value, target)
+    try:
+        datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        raise _invalid(target, value, "expected an ISO 8601 date-time") from None
+    return text
+
+
+def _max_volumes(value: Any, target: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str) and (value == "unlimited" or value.isdigit()):
+        return value
+    raise _invalid(target, value, 'expected "unlimited" or a number of volumes')
+
+
+def _tags(value: Any, target: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise _invalid(target, value, 'expected a list of "key:value" strings')
+    return list(value)
+
+
+def _references(value: Any, target: str) -> list[Record]:
+    """A list of ``{"name"}`` and/or ``{"uuid"}`` objects (aggregates of a volume or SVM)."""
+    if not isinstance(value, list):
+        raise _invalid(target, value, "expected a list of objects with name or uuid")
+    out: list[Record] = []
+    for item in value:
+        if not isinstance(item, Mapping):
+            raise _invalid(target, value, "expected a list of objects with name or uuid")
+        out.append(_check_body(item, _REFERENCE, target + "."))
+        if not out[-1]:
+            raise bad_value(f"{target}.name", f'Each of "{target}" needs a name or a uuid.')
+    return out
+
+
+_nonempty = _string(min_len=1)
+_language = _choice(*sorted(_LANGUAGES), expected="expected a language code such as c.utf_8")
+_REFERENCE: Schema = {"name": _nonempty, "uuid": _nonempty}
+_VOLUME_SCHEMA: Schema = {
+    "name": _volume_name,
+    "svm": _REFERENCE,
+    "aggregates": _references,
+    "size": _size,
+    "comment": _string(max_len=1023),
+    "state": _choice("online", "offline", "restricted"),
+    "type": _choice("rw", "dp"),
+    "style": _choice("flexvol", "flexgroup"),
+    "language": _language,
+    "nas": {
+        "path": _junction,
+        "security_style": _choice("unix", "ntfs", "mixed", "unified"),
+        "unix_permissions": _unix_permissions,
+        "uid": _integer(0, 2**32 - 1),
+        "gid": _integer(0, 2**32 - 1),
+        "export_policy": {"name": _nonempty},
+    },
+    "guarantee": {"type": _choice("volume", "none")},
+    "snapshot_policy": {"name": _nonempty},
+    "space": {
+        "size": _size,
+        "snapshot": {"reserve_percent": _integer(0, 90)},
+        "logical_space": {"enforcement": _boolean, "reporting": _boolean},
+    },
+    "efficiency": {
+        "compression": _choice("none", "inline", "background", "both", "auto"),
+        "dedupe": _choice("none", "inline", "background", "both"),
+        "policy": {"name": _nonempty},
+    },
+    "tiering": {
+        "policy": _choice("all", "auto", "backup", "none", "snapshot_only"),
+        "min_cooling_days": _integer(2, 183),
+    },
+    "autosize": {"mode": _choice("grow", "grow_shrink", "off")},
+    "qos": {"policy": {"name": _nonempty}},
+    "encryption": {"enabled": _boolean},
+    "files": {"maximum": _integer(0)},
+    "snaplock": {"type": _choice("non_snaplock", "compliance", "enterprise")},
+    "analytics": {"state": _choice("on", "off")},
+    "_tags": _tags,
+}
+_VOLUME_POST = dict(_VOLUME_SCHEMA)
+_VOLUME_PATCH = {k: v for k, v in _VOLUME_SCHEMA.items() if k not in ("style", "snaplock")}
+_VOLUME_PATCH["movement"] = {"destination_aggregate": _REFERENCE}
+_VOLUME_PATCH["restore_to"] = {"snapshot": _REFERENCE}
+
+_SNAPSHOT_PATCH: Schema = {
+    "name": _snapshot_name,
+    "comment": _string(max_len=255),
+    "expiry_time": _timestamp,
+}
+_SNAPSHOT_POST: Schema = {**_SNAPSHOT_PATCH, "volume": _REFERENCE, "svm": _REFERENCE}
+
+_PROTOCOLS = ("nfs", "cifs", "iscsi", "fcp", "nvme")
+_PROTOCOL: Schema = {"enabled": _boolean, "allowed": _boolean}
+_SVM_SCHEMA: Schema = {
+    "name": _svm_name,
+    "comment": _string(max_len=255),
+    "state": _choice("running", "stopped"),
+    "subtype": _choice("default", "dp_destination", "sync_source", "sync_destination"),
+    "language": _language,
+    "aggregates": _references,
+    "ipspace": {"name": _nonempty},
+    "snapshot_policy": {"name": _nonempty},
+    "nfs": _PROTOCOL,
+    "cifs": _PROTOCOL,
+    "iscsi": _PROTOCOL,
+    "fcp": _PROTOCOL,
+    "nvme": _PROTOCOL,
+    "max_volumes": _max_volumes,
+}
+
+
+def _refused_field(dotted: str, known: Iterable[str]) -> ApiError:
+    """400 (code 2) for a body field the operation does not take: nothing is silently dropped."""
+    for name in known:
+        if name == dotted or name.startswith(dotted + "."):
+            return bad_value(dotted, f'Field "{dotted}" cannot be set in this operation.')
+    return ApiError(400, "2", f'Unexpected argument "{dotted}".', dotted)
+
+
+def _check_body(
+    body: Mapping[str, Any], schema: Schema, prefix: str = "", known: Iterable[str] = ()
+) -> Record:
+    """Validate ``body`` (already expanded) against ``schema``; return normalised values."""
+    known_names = tuple(known)
+    out: Record = {}
+    for key, value in body.items():
+        dotted = prefix + key
+        spec = schema.get(key)
+        if spec is None:
+            raise _refused_field(dotted, known_names)
+        if isinstance(spec, Mapping):
+            if not isinstance(value, Mapping):
+                raise _invalid(dotted, value, "expected an object")
+            out[key] = _check_body(value, spec, dotted + ".", known_names)
+        else:
+            out[key] = spec(value, dotted)
+    return out
+
+
+def _dig(record: Mapping[str, Any], dotted: str) -> Any:
+    current: Any = record
+    for part in dotted.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def _pop(record: Record, dotted: str) -> Any:
+    """Remove and return the value at ``dotted``, pruning objects it leaves empty."""
+    head, _, rest = dotted.partition(".")
+    if head not in record:
+        return None
+    if not rest:
+        return record.pop(head)
+    child = record[head]
+    if not isinstance(child, dict):
+        return None
+    value = _pop(child, rest)
+    if not child:
+        del record[head]
+    return value
+
+
+def _deep_merge(target: Record, changes: Mapping[str, Any]) -> None:
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _deep_merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def _body_object(body: Any) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise bad_value("body", "The request body must be a JSON object.")
+    return body
+
+
+def _check_write_params(params: Mapping[str, str], allowed: Iterable[str]) -> None:
+    allowed_set = {"return_timeout", "return_records", *allowed}
+    for key in params:
+        if key not in allowed_set:
+            raise unexpected_argument(key, status=404)
+    parse_bool(params, "return_records", False)
+    method = params.get("sizing_method")
+    if method is not None and method not in ("use_existing_resources", "add_new_resources"):
+        raise ApiError(
+            400,
+            "262197",
+            f'The value "{method}" is invalid for field "sizing_method" '
+            "(<use_existing_resources|add_new_resources>)",
+            "sizing_method",
+        )
+
+
+def _derived_uuid(kind: str, *names: str) -> str:
+    return str(uuidlib.uuid5(_NAMESPACE, "/".join((kind, *names))))
+
+
+_GONE = ("entry doesn't exist", 4)
+_DUPLICATE = ("duplicate entry", 1)
+
+
+# -- the state --------------------------------------------------------------------------
+class _State:
+    """One generation of the inventory. ``reset`` and ``load`` replace it, which makes the
+    effects of jobs planned against the old one fail instead of touching the new one."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.live = True
+        self.cluster: Record = {}
+        self.aggregates: dict[str, Record] = {}
+        self.svms: dict[str, Record] = {}
+        self.volumes: dict[str, Record] = {}
+        self.snapshots: dict[str, Record] = {}
+
+    # -- lookups -----------------------------------------------------------------------
+    def node(self) -> Record:
+        name = f"{self.cluster['name']}-01"
+        return {"name": name, "uuid": _derived_uuid("node", name)}
+
+    def svm_ref(self, svm_uuid: str) -> Record:
+        return {
+            "name": self.svms[svm_uuid]["name"],
+            "uuid": svm_uuid,
+            "_links": _links(f"/api/svm/svms/{svm_uuid}"),
+        }
+
+    def volume_ref(self, volume_uuid: str) -> Record:
+        return {
+            "name": self.volumes[volume_uuid]["name"],
+            "uuid": volume_uuid,
+            "_links": _links(f"/api/storage/volumes/{volume_uuid}"),
+        }
+
+    def svm_named(self, name: str) -> str | None:
+        return next((u for u, s in self.svms.items() if s["name"] == name), None)
+
+    def volume_named(self, svm_uuid: str, name: str, *, besides: str | None = None) -> bool:
+        return any(
+            v["svm"]["uuid"] == svm_uuid and v["name"] == name and u != besides
+            for u, v in self.volumes.items()
+        )
+
+    def snapshot_named(self, volume_uuid: str, name: str, *, besides: str | None = None) -> bool:
+        return any(
+            s["volume"]["uuid"] == volume_uuid and s["name"] == name and u != besides
+            for u, s in self.snapshots.items()
+        )
+
+    def resolve(
+        self, table: Mapping[str, Record], ref: Mapping[str, Any], target: str, what: str
+    ) -> str:
+        """The uuid a ``{"name"}``/``{"uuid"}`` reference names, or 400 naming the value."""
+        name, ref_uuid = ref.get("name"), ref.get("uuid")
+        if ref_uuid is not None:
+            if ref_uuid not in table:
+                raise bad_value(f"{target}.uuid", f'{what} with uuid "{ref_uuid}" does not exist.')
+            if name is not None and table[ref_uuid]["name"] != name:
+                raise bad_value(
+                    f"{target}.name", f'{what} "{name}" does not have uuid "{ref_uuid}".'
+                )
+            return str(ref_uuid)
+        found = next((u for u, r in table.items() if r["name"] == name), None)
+        if found is None:
+            raise bad_value(f"{target}.name", f'{what} "{name}" does not exist.')
+        return found
+
+    def aggregate_uuids(self, refs: list[Record], target: str) -> list[Record]:
+        return [{"uuid": self.resolve(self.aggregates, ref, target, "Aggregate")} for ref in refs]
+
+    # -- rendering ---------------------------------------------------------------------
+    def render_aggregate(self, aggr_uuid: str) -> Record:
+        stored = self.aggregates[aggr_uuid]
+        size = stored["size"]
+        used = sum(
+            v["size"]
+            for v in self.volumes.values()
+            if v["guarantee"]["type"] == "volume"
+            and v["aggregates"]
+            and v["aggregates"][0]["uuid"] == aggr_uuid
+        )
+        used = min(used, size)
+        return {
+            "uuid": aggr_uuid,
+            "name": stored["name"],
+            "node": {**self.node(), "_links": _links(f"/api/cluster/nodes/{self.node()['uuid']}")},
+            "space": {"block_storage": {"size": size, "available": size - used, "used": used}},
+            "state": "online",
+            "_links": _links(f"/api/storage/aggregates/{aggr_uuid}"),
+        }
+
+    def render_volume(self, volume_uuid: str) -> Record:
+        record = copy.deepcopy(self.volumes[volume_uuid])
+        size = record["size"]
+        reserve = record["space"]["snapshot"]["reserve_percent"]
+        record["svm"] = self.svm_ref(record["svm"]["uuid"])
+        record["aggregates"] = [
+            {"name": self.aggregates[a["uuid"]]["name"], "uuid": a["uuid"]}
+            for a in record["aggregates"]
+        ]
+        available = size - size * reserve // 100
+        record["space"] = {"size": size, "available": available, "used": 0, **record["space"]}
+        files = record.setdefault("files", {})
+        files.setdefault("maximum", max(size // 32768, 1))
+        files["used"] = 96
+        record["_links"] = _links(f"/api/storage/volumes/{volume_uuid}")
+        return record
+
+    def render_snapshot(self, snapshot_uuid: str) -> Record:
+        record = copy.deepcopy(self.snapshots[snapshot_uuid])
+        volume_uuid = record["volume"]["uuid"]
+        record["volume"] = self.volume_ref(volume_uuid)
+        record["svm"] = self.svm_ref(self.volumes[volume_uuid]["svm"]["uuid"])
+        record["_links"] = _links(f"/api/storage/volumes/{volume_uuid}/snapshots/{snapshot_uuid}")
+        return record
+
+    def render_svm(self, svm_uuid: str) -> Record:
+        record = copy.deepcopy(self.svms[svm_uuid])
+        record["aggregates"] = [
+            {"name": self.aggregates[a["uuid"]]["name"], "uuid": a["uuid"]}
+            for a in record["aggregates"]
+        ]
+        record["_links"] = _links(f"/api/svm/svms/{svm_uuid}")
+        return record
+
+    def version(self) -> Record:
+        text = self.cluster["version"]
+        generation, major, minor = (int(p) for p in text.split("."))
+        return {
+            "full": f"NetApp Release {text}: {_RELEASE_DATE}",
+            "generation": generation,
+            "major": major,
+            "minor": minor,
+        }
+
+    def render_cluster(self) -> Record:
+        return {
+            "name": self.cluster["name"],
+            "uuid": self.cluster["uuid"],
+            "version": self.version(),
+            "_links": _links("/api/cluster"),
+        }
+
+    def render_node(self) -> Record:
+        node = self.node()
+        return {
+            **node,
+            "version": self.version(),
+            "model": "SIMBOX",
+            "serial_number": "4082368-50-7",
+            "state": "up",
+            "membership": "member",
+            "_links": _links(f"/api/cluster/nodes/{node['uuid']}"),
+        }
+
+    def render_software(self) -> Record:
+        version = self.cluster["version"]
+        return {
+            "version": version,
+            "nodes": [{"name": self.node()["name"], "version": version}],
+            "state": "completed",
+            "elapsed_duration": 0,
+            "estimated_duration": 0,
+            "_links": _links("/api/cluster/software"),
+        }
+
+    # -- record lookups for requests ---------------------------------------------------
+    def volume_uuid(self, volume_uuid: str) -> str:
+        if volume_uuid not in self.volumes:
+            raise not_found("uuid")
+        return volume_uuid
+
+    def snapshot_uuid(self, volume_uuid: str, snapshot_uuid: str) -> str:
+        self.volume_uuid(volume_uuid)
+        snapshot = self.snapshots.get(snapshot_uuid)
+        if snapshot is None or snapshot["volume"]["uuid"] != volume_uuid:
+            raise not_found("uuid")
+        return snapshot_uuid
+
+    def svm_uuid(self, svm_uuid: str) -> str:
+        if svm_uuid not in self.svms:
+            raise not_found("uuid")
+        return svm_uuid
+
+    # -- effects -----------------------------------------------------------------------
+    def effect(self, lock: threading.RLock, apply: Callable[[], None]) -> Callable[[], None]:
+        """Wrap ``apply`` so it runs under ``lock`` and only on this generation's state."""
+
+        def run() -> None:
+            with lock:
+                if not self.live:
+                    raise EffectError(*_GONE)
+                apply()
+
+        return run
+
+    # -- volumes -----------------------------------------------------------------------
+    def plan_volume_post(
+        self, raw: Mapping[str, Any], lock: threading.RLock, new_uuid: str | None = None
+    ) -> WritePlan:
+        body = _check_body(raw, _VOLUME_POST, known=VOLUME_FIELDS)
+        name = body.get("name")
+        if name is None:
+            raise bad_value("name", 'Missing value for required field "name".')
+        svm_ref = body.pop("svm", None)
+        if not svm_ref:
+            raise bad_value("svm.name", 'Missing value for required field "svm.name".')
+        svm_uuid = self.resolve(self.svms, svm_ref, "svm", "SVM")
+        if "aggregates" in body:
+            if not body["aggregates"]:
+                raise bad_value("aggregates", 'Field "aggregates" needs at least one aggregate.')
+            aggregates = self.aggregate_uuids(body.pop("aggregates"), "aggregates")
+        elif self.aggregates:
+            aggregates = [{"uuid": next(iter(self.aggregates))}]
+        else:
+            raise bad_value("aggregates", "The cluster has no aggregate to place the volume on.")
+        self._merge_sizes(body)
+        if self.volume_named(svm_uuid, name):
+            raise duplicate(
+                "name",
+                f'duplicate entry: volume "{name}" already exists in SVM '
+                f'"{self.svms[svm_uuid]["name"]}".',
+            )
+        volume_uuid = new_uuid or str(uuidlib.uuid4())
+        record: Record = {
+            "uuid": volume_uuid,
+            "name": name,
+            "svm": {"uuid": svm_uuid},
+            "aggregates": aggregates,
+            "size": MIN_VOLUME_SIZE,
+            "state": "online",
+            "type": "rw",
+            "style": "flexvol",
+            "language": self.svms[svm_uuid]["language"],
+            "space": {
+                "snapshot": {"reserve_percent": 5},
+                "logical_space": {"enforcement": False, "reporting": False},
+            },
+            "nas": {
+                "security_style": "unix",
+                "unix_permissions": 755,
+                "uid": 0,
+                "gid": 0,
+                "export_policy": {"name": "default"},
+            },
+            "guarantee": {"type": "volume"},
+            "snapshot_policy": {"name": "default"},
+            "efficiency": {"compression": "none", "dedupe": "none"},
+            "tiering": {"policy": "none"},
+            "autosize": {"mode": "off"},
+            "encryption": {"enabled": False},
+            "snaplock": {"type": "non_snaplock"},
+            "analytics": {"state": "off"},
+        }
+        _deep_merge(record, body)
+
+        def apply() -> None:
+            if svm_uuid not in self.svms or any(
+                a["uuid"] not in self.aggregates for a in aggregates
+            ):
+                raise EffectError(*_GONE)
+            if self.volume_named(svm_uuid, name):
+                raise EffectError(*_DUPLICATE)
+            created = copy.deepcopy(record)
+            created["create_time"] = iso(self.clock.now())
+            self.volumes[volume_uuid] = created
+
+        return WritePlan(
+            description="POST /api/storage/volumes",
+            effect=self.effect(lock, apply),
+            location="/api/storage/volumes/?" + urlencode({"name": name}),
+            svm=self.svm_ref(svm_uuid),
+            success_status=201,
+        )
+
+    @staticmethod
+    def _merge_sizes(body: Record) -> None:
+        """Fold ``space.size`` into ``size`` (ONTAP keeps them equal); both given must agree."""
+        space_size = _pop(body, "space.size")
+        if space_size is None:
+            return
+        if "size" in body and body["size"] != space_size:
+            raise bad_value("space.size", 'Fields "size" and "space.size" must be equal.')
+        body["size"] = space_size
+
+    def plan_volume_patch(
+        self,
+        volume_uuid: str,
+        raw: Mapping[str, Any],
+        params: Mapping[str, str],
+        lock: threading.RLock,
+    ) -> WritePlan:
+        current = self.volumes[volume_uuid]
+        svm_uuid = current["svm"]["uuid"]
+        body = _check_body(raw, _VOLUME_PATCH, known=VOLUME_FIELDS)
+        svm_ref = body.pop("svm", None)
+        if svm_ref:
+            target = "svm.uuid" if "uuid" in svm_ref else "svm.name"
+            same = (
+                svm_ref.get("uuid", svm_uuid) == svm_uuid
+                and svm_ref.get("name", self.svms[svm_uuid]["name"]) == self.svms[svm_uuid]["name"]
+            )
+            if not same:
+                raise bad_value(target, "The SVM of a volume cannot be modified.")
+        if "type" in body and body.pop("type") != current["type"]:
+            raise bad_value("type", 'Field "type" cannot be modified.')
+        if "aggregates" in body:
+            if not body["aggregates"]:
+                raise bad_value("aggregates", 'Field "aggregates" needs at least one aggregate.')
+            body["aggregates"] = self.aggregate_uuids(body["aggregates"], "aggregates")
+        destination = _pop(body, "movement.destination_aggregate")
+        if destination:
+            aggr = self.resolve(
+                self.aggregates, destination, "movement.destination_aggregate", "Aggregate"
+            )
+            body["aggregates"] = [{"uuid": aggr}]
+        restore_refs = [_pop(body, "restore_to.snapshot") or {}]
+        restore_refs.append(
+            {
+                k: v
+                for k, v in (
+                    ("name", params.get("restore_to.snapshot.name")),
+                    ("uuid", params.get("restore_to.snapshot.uuid")),
+                )
+                if v is not None
+            }
+        )
+        restore = [self._snapshot_in(volume_uuid, ref) for ref in restore_refs if ref]
+        self._merge_sizes(body)
+        new_name = body.get("name")
+        if new_name is not None and self.volume_named(svm_uuid, new_name, besides=volume_uuid):
+            raise duplicate(
+                "name",
+                f'duplicate entry: volume "{new_name}" already exists in SVM '
+                f'"{self.svms[svm_uuid]["name"]}".',
+            )
+
+        def apply() -> None:
+            if volume_uuid not in self.volumes or any(s not in self.snapshots for s in restore):
+                raise EffectError(*_GONE)
+            if new_name is not None and self.volume_named(svm_uuid, new_name, besides=volume_uuid):
+                raise EffectError(*_DUPLICATE)
+            _deep_merge(self.volumes[volume_uuid], body)
+
+        return WritePlan(
+            description=f"PATCH /api/storage/volumes/{volume_uuid}",
+            effect=self.effect(lock, apply),
+            location=None,
+            svm=self.svm_ref(svm_uuid),
+            success_status=200,
+        )
+
+    def _snapshot_in(self, volume_uuid: str, ref: Mapping[str, Any]) -> str:
+        """The uuid of the snapshot ``ref`` names in the volume (for ``restore_to``)."""
+        candidates = {u: s for u, s in self.snapshots.items() if s["volume"]["uuid"] == volume_uuid}
+        return self.resolve(candidates, ref, "restore_to.snapshot", "Snapshot")
+
+    def plan_volume_delete(self, volume_uuid: str, lock: threading.RLock) -> WritePlan:
+        svm_uuid = self.volumes[volume_uuid]["svm"]["uuid"]
+
+        def apply() -> None:
+            if volume_uuid not in self.volumes:
+                raise EffectError(*_GONE)
+            del self.volumes[volume_uuid]
+            for snapshot_uuid in [
+                u for u, s in self.snapshots.items() if s["volume"]["uuid"] == volume_uuid
+            ]:
+                del self.snapshots[snapshot_uuid]
+
+        return WritePlan(
+            description=f"DELETE /api/storage/volumes/{volume_uuid}",
+            effect=self.effect(lock, apply),
+            location=None,
+            svm=self.svm_ref(svm_uuid),
+            success_status=200,
+        )
+
+    # -- snapshots ---------------------------------------------------------------------
+    def plan_snapshot_post(
+        self,
+        volume_uuid: str,
+        raw: Mapping[str, Any],
+        lock: threading.RLock,
+        new_uuid: str | None = None,
+    ) -> WritePlan:
+        body = _check_body(raw, _SNAPSHOT_POST, known=SNAPSHOT_FIELDS)
+        volume = self.volumes[volume_uuid]
+        svm_uuid = volume["svm"]["uuid"]
+        for field, table, expected in (
+            ("volume", self.volumes, volume_uuid),
+            ("svm", self.svms, svm_uuid),
+        ):
+            ref = body.pop(field, None)
+            if ref and self.resolve(table, ref, field, field.upper()) != expected:
+                raise bad_value(
+                    f"{field}.{'uuid' if 'uuid' in ref else 'name'}",
+                    f'Field "{field}" does not match the volume in the request path.',
+                )
+        name = body.get("name")
+        if name is None:
+            raise bad_value("name", 'Missing value for required field "name".')
+        if self.snapshot_named(volume_uuid, name):
+            raise duplicate(
+                "name",
+                f'duplicate entry: snapshot "{name}" already exists in volume "{volume["name"]}".',
+            )
+        snapshot_uuid = new_uuid or str(uuidlib.uuid4())
+
+        def apply() -> None:
+            if volume_uuid not in self.volumes:
+                raise EffectError(*_GONE)
+            if self.snapshot_named(volume_uuid, name):
+                raise EffectError(*_DUPLICATE)
+            record: Record = {
+                "uuid": snapshot_uuid,
+                "name": name,
+                "volume": {"uuid": volume_uuid},
+                "create_time": iso(self.clock.now()),
+                "state": "valid",
+                "size": 0,
+            }
+            _deep_merge(record, body)
+            self.snapshots[snapshot_uuid] = record
+
+        href = f"/api/storage/volumes/{volume_uuid}/snapshots"
+        return WritePlan(
+            description=f"POST {href}",
+            effect=self.effect(lock, apply),
+            location=f"{href}/?" + urlencode({"name": name}),
+            svm=self.svm_ref(svm_uuid),
+            success_status=201,
+        )
+
+    def plan_snapshot_patch(
+        self, volume_uuid: str, snapshot_uuid: str, raw: Mapping[str, Any], lock: threading.RLock
+    ) -> WritePlan:
+        body = _check_body(raw, _SNAPSHOT_PATCH, known=SNAPSHOT_FIELDS)
+        new_name = body.get("name")
+        if new_name is not None and self.snapshot_named(
+            volume_uuid, new_name, besides=snapshot_uuid
+        ):
+            raise duplicate(
+                "name",
+                f'duplicate entry: snapshot "{new_name}" already exists in volume '
+                f'"{self.volumes[volume_uuid]["name"]}".',
+            )
+
+        def apply() -> None:
+            if snapshot_uuid not in self.snapshots:
+                raise EffectError(*_GONE)
+            if new_name is not None and self.snapshot_named(
+                volume_uuid, new_name, besides=snapshot_uuid
+            ):
+                raise EffectError(*_DUPLICATE)
+            _deep_merge(self.snapshots[snapshot_uuid], body)
+
+        return WritePlan(
+            description=f"PATCH /api/storage/volumes/{volume_uuid}/snapshots/{snapshot_uuid}",
+            effect=self.effect(lock, apply),
+            location=None,
+            svm=self.svm_ref(self.volumes[volume_uuid]["svm"]["uuid"]),
+            success_status=200,
+        )
+
+    def plan_snapshot_delete(
+        self, volume_uuid: str, snapshot_uuid: str, lock: threading.RLock
+    ) -> WritePlan:
+        def apply() -> None:
+            if snapshot_uuid not in self.snapshots:
+                raise EffectError(*_GONE)
+            del self.snapshots[snapshot_uuid]
+
+        return WritePlan(
+            description=f"DELETE /api/storage/volumes/{volume_uuid}/snapshots/{snapshot_uuid}",
+            effect=self.effect(lock, apply),
+            location=None,
+            svm=self.svm_ref(self.volumes[volume_uuid]["svm"]["uuid"]),
+            success_status=200,
+        )
+
+    # -- SVMs --------------------------------------------------------------------------
+    def _svm_changes(self, raw: Mapping[str, Any]) -> Record:
+        body = _check_body(raw, _SVM_SCHEMA, known=SVM_FIELDS)
+        ipspace = _dig(body, "ipspace.name")
+        if ipspace is not None and ipspace != "Default":
+            raise bad_value("ipspace.name", f'IPspace "{ipspace}" does not exist.')
+        if "aggregates" in body:
+            body["aggregates"] = self.aggregate_uuids(body["aggregates"], "aggregates")
+        return body
+
+    def plan_svm_post(
+        self, raw: Mapping[str, Any], lock: threading.RLock, new_uuid: str | None = None
+    ) -> WritePlan:
+        body = self._svm_changes(raw)
+        name = body.get("name")
+        if name is None:
+            raise bad_value("name", 'Missing value for required field "name".')
+        if self.svm_named(name) is not None:
+            raise duplicate("name", f'duplicate entry: SVM "{name}" already exists.')
+        svm_uuid = new_uuid or str(uuidlib.uuid4())
+        record: Record = {
+            "uuid": svm_uuid,
+            "name": name,
+            "state": "running",
+            "subtype": "default",
+            "language": "c.utf_8",
+            "aggregates": [],
+            "ipspace": {"name": "Default", "uuid": _derived_uuid("ipspace", "Default")},
+            "snapshot_policy": {"name": "default"},
+            **{p: {"enabled": False, "allowed": True} for p in _PROTOCOLS},
+            "max_volumes": "unlimited",
+        }
+        _deep_merge(record, body)
+        aggregates = record["aggregates"]
+
+        def apply() -> None:
+            if any(a["uuid"] not in self.aggregates for a in aggregates):
+                raise EffectError(*_GONE)
+            if self.svm_named(name) is not None:
+                raise EffectError(*_DUPLICATE)
+            self.svms[svm_uuid] = copy.deepcopy(record)
+
+        return WritePlan(
+            description="POST /api/svm/svms",
+            effect=self.effect(lock, apply),
+            location="/api/svm/svms/?" + urlencode({"name": name}),
+            svm={"name": name, "uuid": svm_uuid, "_links": _links(f"/api/svm/svms/{svm_uuid}")},
+            success_status=201,
+        )
+
+    def plan_svm_patch(
+        self, svm_uuid: str, raw: Mapping[str, Any], lock: threading.RLock
+    ) -> WritePlan:
+        body = self._svm_changes(raw)
+        new_name = body.get("name")
+        if new_name is not None and self.svm_named(new_name) not in (None, svm_uuid):
+            raise duplicate("name", f'duplicate entry: SVM "{new_name}" already exists.')
+
+        def apply() -> None:
+            if svm_uuid not in self.svms:
+                raise EffectError(*_GONE)
+            if new_name is not None and self.svm_named(new_name) not in (None, svm_uuid):
+                raise EffectError(*_DUPLICATE)
+            _deep_merge(self.svms[svm_uuid], body)
+
+        return WritePlan(
+            description=f"PATCH /api/svm/svms/{svm_uuid}",
+            effect=self.effect(lock, apply),
+            location=None,
+            svm=self.svm_ref(svm_uuid),
+            success_status=200,
+        )
+
+    def svm_in_use(self, svm_uuid: str) -> str | None:
+        """Why the SVM cannot be deleted now, or None."""
+        if any(v["svm"]["uuid"] == svm_uuid for v in self.volumes.values()):
+            return f'Cannot delete SVM "{self.svms[svm_uuid]["name"]}" because it contains volumes.'
+        return None
+
+    def plan_svm_delete(self, svm_uuid: str, lock: threading.RLock) -> WritePlan:
+        reason = self.svm_in_use(svm_uuid)
+        if reason is not None:
+            raise ApiError(409, "1", reason, "name")
+
+        def apply() -> None:
+            if svm_uuid not in self.svms:
+                raise EffectError(*_GONE)
+            reason = self.svm_in_use(svm_uuid)
+            if reason is not None:
+                raise EffectError(reason, 1)
+            del self.svms[svm_uuid]
+
+        return WritePlan(
+            description=f"DELETE /api/svm/svms/{svm_uuid}",
+            effect=self.effect(lock, apply),
+            location=None,
+            svm=self.svm_ref(svm_uuid),
+            success_status=200,
+        )
+
+
+# -- loading an inventory ---------------------------------------------------------------
+_INVENTORY_KEYS = ("cluster", "svms", "aggregates", "volumes", "snapshots")
+
+
+def _entry_uuid(entry: Record, where: str, derived: str, taken: Iterable[str]) -> str:
+    raw = entry.pop("uuid", None)
+    if raw is None:
+        value = derived
+    elif not isinstance(raw, str):
+        raise ValueError(f"{where}: uuid must be a string, got {raw!r}")
+    else:
+        try:
+            value = str(uuidlib.UUID(raw))
+        except ValueError:
+            raise ValueError(f"{where}: uuid {raw!r} is not a uuid") from None
+    if value in set(taken):
+        raise ValueError(f"{where}: uuid {value} is used twice")
+    return value
+
+
+def _entries(data: Mapping[str, Any], key: str) -> list[tuple[str, Record]]:
+    items = data.get(key)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise ValueError(f"inventory: {key} must be a list, got {type(items).__name__}")
+    out: list[tuple[str, Record]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise ValueError(f"inventory: {key}[{index}] must be an object")
+        name = item.get("name")
+        where = f"inventory: {key}[{index}]" + (f" ({name!r})" if name is not None else "")
+        try:
+            entry = expand_dotted(item)
+        except ApiError as exc:
+            raise ValueError(f"{where}: {exc.message}") from None
+        out.append((where, entry))
+    return out
+
+
+def _snapshot_volume(state: _State, where: str, entry: Record) -> str:
+    """The volume a loaded snapshot names (``volume`` and, if ambiguous, ``svm``)."""
+    volume_ref = entry.pop("volume", None)
+    svm_ref = entry.pop("svm", None)
+    with _entry_errors(where):
+        if not isinstance(volume_ref, Mapping) or not volume_ref:
+            raise bad_value("volume", 'Field "volume" ({"name"} or {"uuid"}) is required.')
+        volume_ref = _check_body(volume_ref, _REFERENCE, "volume.")
+        candidates = dict(state.volumes)
+        if svm_ref is not None:
+            if not isinstance(svm_ref, Mapping):
+                raise bad_value("svm", 'Field "svm" must be an object.')
+            svm = _check_body(svm_ref, _REFERENCE, "svm.")
+            svm_uuid = state.resolve(state.svms, svm, "svm", "SVM")
+            candidates = {u: v for u, v in candidates.items() if v["svm"]["uuid"] == svm_uuid}
+    matching = [
+        u
+        for u, v in candidates.items()
+        if volume_ref.get("uuid", u) == u and volume_ref.get("name", v["name"]) == v["name"]
+    ]
+    if len(matching) != 1:
+        problem = "does not exist" if not matching else "is ambiguous: give its svm"
+        raise ValueError(f"{where}: volume {dict(volume_ref)!r} {problem}")
+    return matching[0]
+
+
+@contextmanager
+def _entry_errors(where: str) -> Iterator[None]:
+    """Turn the refusals of a loaded entry into ValueError naming the entry."""
+    try:
+        yield
+    except (ApiError, EffectError) as exc:
+        raise ValueError(f"{where}: {exc.message}") from None
+
+
+def _build_state(data: Mapping[str, Any], clock: Clock, lock: threading.RLock) -> _State:
+    """A fresh state holding ``data``; ValueError naming the bad entry if it is invalid."""
+    if not isinstance(data, Mapping):
+        raise ValueError("inventory: must be an object")
+    unknown = sorted(set(data) - set(_INVENTORY_KEYS))
+    if unknown:
+        raise ValueError(
+            f'inventory: unknown key "{unknown[0]}" (known: {", ".join(_INVENTORY_KEYS)})'
+        )
+    state = _State(clock)
+    cluster = data.get("cluster") or {}
+    if not isinstance(cluster, Mapping):
+        raise ValueError("inventory: cluster must be an object")
+    extra = sorted(set(cluster) - {"name", "version", "uuid"})
+    if extra:
+        raise ValueError(f'inventory: cluster: unknown field "{extra[0]}"')
+    name = cluster.get("name", "cluster1")
+    if not isinstance(name, str) or not _CLUSTER_NAME.fullmatch(name):
+        raise ValueError(f"inventory: cluster: invalid name {name!r}")
+    version = cluster.get("version", "9.15.1")
+    if not isinstance(version, str) or not _VERSION.fullmatch(version):
+        raise ValueError(f'inventory: cluster: version must look like "9.15.1", got {version!r}')
+    cluster_entry = dict(cluster)
+    state.cluster = {
+        "name": name,
+        "version": version,
+        "uuid": _entry_uuid(
+            cluster_entry, "inventory: cluster", _derived_uuid("cluster", name), ()
+        ),
+    }
+
+    for where, entry in _entries(data, "aggregates"):
+        extra = sorted(set(entry) - {"name", "space", "uuid"})
+        size = _pop(entry, "space.block_storage.size")
+        if extra or entry.get("space"):
+            raise ValueError(f'{where}: unknown field "{extra[0] if extra else "space"}"')
+        aggr_name = entry.get("name")
+        if not isinstance(aggr_name, str) or not _AGGREGATE_NAME.fullmatch(aggr_name):
+            raise ValueError(f"{where}: invalid or missing aggregate name {aggr_name!r}")
+        if any(a["name"] == aggr_name for a in state.aggregates.values()):
+            raise ValueError(f"{where}: duplicate aggregate name {aggr_name!r}")
+        if size is None:
+            size = DEFAULT_AGGREGATE_SIZE
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise ValueError(f"{where}: space.block_storage.size must be a positive integer")
+        derived = _derived_uuid("aggregate", aggr_name)
+        aggr_uuid = _entry_uuid(entry, where, derived, state.aggregates)
+        state.aggregates[aggr_uuid] = {"uuid": aggr_uuid, "name": aggr_name, "size": size}
+
+    for where, entry in _entries(data, "svms"):
+        derived = _derived_uuid("svm", str(entry.get("name")))
+        svm_uuid = _entry_uuid(entry, where, derived, state.svms)
+        with _entry_errors(where):
+            state.plan_svm_post(entry, lock, svm_uuid).effect()
+
+    for where, entry in _entries(data, "volumes"):
+        svm_name = _dig(entry, "svm.name") or _dig(entry, "svm.uuid")
+        derived = _derived_uuid("volume", str(svm_name), str(entry.get("name")))
+        volume_uuid = _entry_uuid(entry, where, derived, state.volumes)
+        with _entry_errors(where):
+            state.plan_volume_post(entry, lock, volume_uuid).effect()
+
+    for where, entry in _entries(data, "snapshots"):
+        volume_uuid = _snapshot_volume(state, where, entry)
+        derived = _derived_uuid("snapshot", volume_uuid, str(entry.get("name")))
+        snapshot_uuid = _entry_uuid(entry, where, derived, state.snapshots)
+        with _entry_errors(where):
+            state.plan_snapshot_post(volume_uuid, entry, lock, snapshot_uuid).effect()
+    return state
+
+
+# -- routing ----------------------------------------------------------------------------
+_SEGMENT = r"([^/]+)"
+_ROUTES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = tuple(
+    (re.compile(pattern.replace("{}", _SEGMENT)), kind, methods)
+    for pattern, kind, methods in (
+        ("/api/cluster", "cluster", ("GET",)),
+        ("/api/cluster/nodes", "nodes", ("GET",)),
+        ("/api/cluster/nodes/{}", "node", ("GET",)),
+        ("/api/cluster/software", "software", ("GET",)),
+        ("/api/storage/aggregates", "aggregates", ("GET",)),
+        ("/api/storage/aggregates/{}", "aggregate", ("GET",)),
+        ("/api/storage/volumes", "volumes", ("GET", "POST")),
+        ("/api/storage/volumes/{}", "volume", ("GET", "PATCH", "DELETE")),
+        ("/api/storage/volumes/{}/snapshots", "snapshots", ("GET", "POST")),
+        ("/api/storage/volumes/{}/snapshots/{}", "snapshot", ("GET", "PATCH", "DELETE")),
+        ("/api/svm/svms", "svms", ("GET", "POST")),
+        ("/api/svm/svms/{}", "svm", ("GET", "PATCH", "DELETE")),
+    )
+)
+
+
+def _normalise(path: str) -> str:
+    path = path.split("?", 1)[0]
+    return path.rstrip("/") or "/"
+
+
+def _route(path: str) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+    """(kind, uuids in the path, methods) for a path this module serves, else None."""
+    for pattern, kind, methods in _ROUTES:
+        found = pattern.fullmatch(path)
+        if found:
+            return kind, found.groups(), methods
+    return None
+
+
+# -- the public face --------------------------------------------------------------------
+class Inventory:
+    """The cluster's objects; every public method takes the shared lock.
+
+    Starts with :data:`DEFAULT_INVENTORY` (SVM ``vs0``, aggregate ``aggr1``); :meth:`load`
+    replaces the starting inventory and :meth:`reset` goes back to it. Objects in the starting
+    inventory have uuids derived from their names, stable across resets and runs.
+    """
+
+    def __init__(self, clock: Clock, lock: threading.RLock) -> None:
+        self.clock = clock
+        self.lock = lock
+        self._start: Mapping[str, Any] = copy.deepcopy(DEFAULT_INVENTORY)
+        self._state = _build_state(self._start, clock, lock)
+
+    # -- configuration -----------------------------------------------------------------
+    def load(self, data: Mapping[str, Any]) -> None:
+        """Replace the starting inventory with ``data`` and reset to it.
+
+        ``data`` holds ``cluster``, ``svms``, ``aggregates``, ``volumes``, ``snapshots`` (all
+        optional); entries take the fields a POST takes, plus an optional ``uuid``. Invalid
+        data raises ValueError naming the bad entry and changes nothing.
+        """
+        with self.lock:
+            state = _build_state(data, self.clock, self.lock)
+            self._start = copy.deepcopy(dict(data))
+            self._state.live = False
+            self._state = state
+
+    def reset(self) -> None:
+        """Back to the starting inventory; jobs planned before it can no longer apply."""
+        with self.lock:
+            self._state.live = False
+            self._state = _build_state(self._start, self.clock, self.lock)
+
+    # -- accessors (for tests and the control API) -------------------------------------
+    def volumes(self) -> list[dict[str, Any]]:
+        """Every volume record, as a record GET shows it."""
+        with self.lock:
+            return [self._state.render_volume(u) for u in self._state.volumes]
+
+    def snapshots(self, volume_uuid: str | None = None) -> list[dict[str, Any]]:
+        """Every snapshot record (of one volume, if given)."""
+        with self.lock:
+            state = self._state
+            return [
+                state.render_snapshot(u)
+                for u, s in state.snapshots.items()
+                if volume_uuid is None or s["volume"]["uuid"] == volume_uuid
+            ]
+
+    def svms(self) -> list[dict[str, Any]]:
+        """Every SVM record."""
+        with self.lock:
+            return [self._state.render_svm(u) for u in self._state.svms]
+
+    def aggregates(self) -> list[dict[str, Any]]:
+        """Every aggregate record."""
+        with self.lock:
+            return [self._state.render_aggregate(u) for u in self._state.aggregates]
+
+    def cluster(self) -> dict[str, Any]:
+        """The cluster record."""
+        with self.lock:
+            return self._state.render_cluster()
+
+    # -- routing -----------------------------------------------------------------------
+    def handles(self, method: str, path: str) -> bool:
+        """Whether this module serves ``method`` on ``path``."""
+        return method.upper() in self.allowed_methods(path)
+
+    def allowed_methods(self, path: str) -> list[str]:
+        """The methods ``path`` takes ([] when this module does not know the path)."""
+        route = _route(_normalise(path))
+        return list(route[2]) if route else []
+
+    # -- reads -------------------------------------------------------------------------
+    def read(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """Answer a GET on ``path``; raises ApiError (404 for unknown uuids or arguments)."""
+        path = _normalise(path)
+        route = _route(path)
+        if route is None or "GET" not in route[2]:
+            raise ApiError(404, "262179", f'Unexpected argument "{path}".', path)
+        kind, ids, _ = route
+        with self.lock:
+            state = self._state
+            if kind == "cluster":
+                return self._one(state.render_cluster(), params, _CLUSTER_FIELDS, keys=())
+            if kind == "software":
+                return self._one(state.render_software(), params, _SOFTWARE_FIELDS, keys=())
+            if kind == "nodes":
+                return self._many([state.render_node()], params, NODE_FIELDS, path)
+            if kind == "node":
+                node = state.render_node()
+                if ids[0] != node["uuid"]:
+                    raise not_found("uuid")
+                return self._one(node, params, NODE_FIELDS)
+            if kind == "aggregates":
+                records = [state.render_aggregate(u) for u in state.aggregates]
+                return self._many(records, params, AGGREGATE_FIELDS, path)
+            if kind == "aggregate":
+                if ids[0] not in state.aggregates:
+                    raise not_found("uuid")
+                return self._one(state.render_aggregate(ids[0]), params, AGGREGATE_FIELDS)
+            if kind == "volumes":
+                records = [state.render_volume(u) for u in state.volumes]
+                return self._many(records, params, VOLUME_FIELDS, path)
+            if kind == "volume":
+                volume_uuid = state.volume_uuid(ids[0])
+                return self._one(state.render_volume(volume_uuid), params, VOLUME_FIELDS)
+            if kind == "snapshots":
+                volume_uuid = state.volume_uuid(ids[0])
+                records = [
+                    state.render_snapshot(u)
+                    for u, s in state.snapshots.items()
+                    if s["volume"]["uuid"] == volume_uuid
+                ]
+                return self._many(records, params, SNAPSHOT_FIELDS, path)
+            if kind == "snapshot":
+                snapshot_uuid = state.snapshot_uuid(ids[0], ids[1])
+                return self._one(state.render_snapshot(snapshot_uuid), params, SNAPSHOT_FIELDS)
+            if kind == "svms":
+                records = [state.render_svm(u) for u in state.svms]
+                return self._many(records, params, SVM_FIELDS, path)
+            svm_uuid = state.svm_uuid(ids[0])
+            return self._one(state.render_svm(svm_uuid), params, SVM_FIELDS)
+
+    @staticmethod
+    def _one(
+        record: Record,
+        params: Mapping[str, str],
+        field_names: Iterable[str],
+        keys: tuple[str, ...] = ("uuid", "name"),
+    ) -> Record:
+        check_params(params, RECORD_PARAMS, field_names)
+        return select_fields(record, parse_fields(params.get("fields")), keys)
+
+    @staticmethod
+    def _many(
+        records: list[Record], params: Mapping[str, str], field_names: Iterable[str], href: str
+    ) -> Record:
+        check_params(params, COLLECTION_PARAMS, field_names)
+        return query_collection(records, params, href=href)
+
+    # -- writes ------------------------------------------------------------------------
+    def plan(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        params: Mapping[str, str],
+    ) -> WritePlan:
+        """Validate a write against the applied state and return its plan; changes nothing.
+
+        Raises ApiError: 404 (code 4, target uuid) for an unknown record, 404 262179 for an
+        unknown query argument, 400 (code 2) for a bad body, 409 (code 1) for a duplicate.
+        """
+        method = method.upper()
+        path = _normalise(path)
+        route = _route(path)
+        if route is None:
+            raise ApiError(404, "262179", f'Unexpected argument "{path}".', path)
+        kind, ids, methods = route
+        if method not in methods or method == "GET":
+            raise ApiError(405, "3", f'The method "{method}" is not allowed on {path}.')
+        with self.lock:
+            state = self._state
+            lock = self.lock
+            # The target record first: an unknown uuid answers 404 whatever else is wrong.
+            if kind in ("volume", "snapshots"):
+                state.volume_uuid(ids[0])
+            elif kind == "snapshot":
+                state.snapshot_uuid(ids[0], ids[1])
+            elif kind == "svm":
+                state.svm_uuid(ids[0])
+            extras: tuple[str, ...] = ()
+            if kind == "volumes":
+                extras = ("sizing_method",)
+            elif kind == "volume" and method == "PATCH":
+                extras = ("sizing_method", "restore_to.snapshot.name", "restore_to.snapshot.uuid")
+            _check_write_params(params, extras)
+            if method == "DELETE":
+                if body:
+                    raise bad_value("body", "A DELETE takes no request body.")
+                if body is not None:
+                    _body_object(body)
+                if kind == "volume":
+                    return state.plan_volume_delete(ids[0], lock)
+                if kind == "snapshot":
+                    return state.plan_snapshot_delete(ids[0], ids[1], lock)
+                return state.plan_svm_delete(ids[0], lock)
+            if (
+                body is None
+                and kind == "volume"
+                and any(k.startswith("restore_to.") for k in params)
+            ):
+                body = {}
+            data = expand_dotted(_body_object(body))
+            if kind == "volumes":
+                return state.plan_volume_post(data, lock)
+            if kind == "volume":
+                return state.plan_volume_patch(ids[0], data, params, lock)
+            if kind == "snapshots":
+                return state.plan_snapshot_post(ids[0], data, lock)
+            if kind == "snapshot":
+                return state.plan_snapshot_patch(ids[0], ids[1], data, lock)
+            if kind == "svms":
+                return state.plan_svm_post(data, lock)
+            return state.plan_svm_patch(ids[0], data, lock)
