@@ -109,9 +109,10 @@ def test_rejects_what_is_not_an_app() -> None:
 
 
 def test_ready_on_entry_and_stopped_on_exit(app: App) -> None:
+    before = set(_server_threads())  # a session-scoped server may be running too
     with serve(app) as handle:
         assert _port_open(handle.port)
-        assert any(t.is_alive() for t in _server_threads())
+        (ours,) = set(_server_threads()) - before
         with requests.Session() as session:
             assert session.get(handle.url + "/echo", timeout=TIMEOUT).ok
             started = time.monotonic()
@@ -122,7 +123,7 @@ def test_ready_on_entry_and_stopped_on_exit(app: App) -> None:
             # The pooled keep-alive connection was closed by stop(), not left serving.
             with pytest.raises(requests.ConnectionError):
                 session.get(handle.url + "/echo", timeout=TIMEOUT)
-    assert not _server_threads()
+    assert not ours.is_alive()
     assert "stopped" in repr(handle)
 
 
