@@ -122,7 +122,9 @@ class OntapClient:
         self.session = session or requests.Session()
         if auth is not None:
             self.session.auth = auth
-        self.session.verify = verify
+        # Passed on every request: requests ignores Session.verify when REQUESTS_CA_BUNDLE
+        # or CURL_CA_BUNDLE is set, which would silently swap the caller's CA bundle.
+        self.verify = verify
         self.session.headers.update(
             {
                 "Accept": "application/hal+json, application/json",
@@ -165,7 +167,9 @@ class OntapClient:
         url = self._url(path)
         timeout = (min(self.policy.connect_timeout, read_timeout), read_timeout)
         try:
-            response = self.session.request(method, url, params=params, json=json, timeout=timeout)
+            response = self.session.request(
+                method, url, params=params, json=json, timeout=timeout, verify=self.verify
+            )
         except requests.Timeout as exc:
             raise TransientError(f"{method} {path}: no answer within {read_timeout:g} s") from exc
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:

@@ -1,0 +1,333 @@
+"""The thin Flask layer: ONTAP's API and the ``/simulator`` control API over one Simulator.
+
+Everything here is translation: parse the request, call the engine, render its answer or
+:class:`~simulator.errors.ApiError` in ONTAP's error format. No request can produce a
+traceback: unexpected exceptions are recorded on ``sim.errors`` (the pytest plugin fails the
+test that caused them) and answered as ONTAP-style 500s.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from .errors import ApiError, bad_value
+from .query import COLLECTION_PARAMS, RECORD_PARAMS, check_params, parse_fields, query_collection
+from .query import select_fields as _select
+
+if TYPE_CHECKING:
+    from .faults import FaultRule
+    from .sim import Simulator
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+#: Larger request bodies are refused with 413 before they are read.
+MAX_BODY_BYTES = 1024 * 1024
+
+access_log = logging.getLogger("simulator.access")
+error_log = logging.getLogger("simulator")
+
+_HEADERS = {
+    "Server": "libzapid-httpd",
+    "Cache-Control": "no-cache,no-store,must-revalidate",
+}
+_CONTENT_TYPE = "application/hal+json"
+_JOB_FIELDS = [
+    "uuid",
+    "description",
+    "state",
+    "message",
+    "code",
+    "start_time",
+    "end_time",
+    "error.message",
+    "error.code",
+    "error.arguments",
+    "svm.name",
+    "svm.uuid",
+    "node.name",
+]
+
+
+def _json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    data = b"" if body is None else json.dumps(body).encode()
+    response = Response(data, status=status, content_type=_CONTENT_TYPE)
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _error_response(error: ApiError) -> Response:
+    return _json_response(error.status, error.body(), error.headers)
+
+
+def _params() -> dict[str, str]:
+    """Query arguments (a repeated argument keeps its last value)."""
+    return {key: request.args.getlist(key)[-1] for key in request.args}
+
+
+def _body(*, required: bool) -> dict[str, Any] | None:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if required:
+            raise bad_value("body", "A JSON object is required in the request body.")
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "262199", f"Invalid JSON input: {exc}", "body") from None
+    if not isinstance(data, dict):
+        raise bad_value("body", "The request body must be a JSON object.")
+    return data
+
+
+def _check_json(data: Any) -> None:
+    """Refuse NaN/Infinity (json.loads accepts them; JSON does not)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        raise bad_value("body", "Numbers must be finite.")
+    if isinstance(data, dict):
+        for value in data.values():
+            _check_json(value)
+    elif isinstance(data, list):
+        for value in data:
+            _check_json(value)
+
+
+def _basic_credentials() -> tuple[str | None, str | None]:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None, None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else (None, None)
+
+
+def create_app(sim: Simulator) -> Flask:
+    """Build the WSGI application serving ``sim``."""
+    app = Flask("simulator")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    # -- cross-cutting: auth, faults, journal, headers ------------------------------------
+    @app.before_request
+    def _before() -> Response | None:
+        g.started = time.perf_counter()
+        g.fault = None
+        g.drop = False
+        user, password = _basic_credentials()
+        if not sim.check_auth(user, password):
+            error = ApiError(401, "6", "Authentication required: invalid or missing credentials.")
+            error.headers["WWW-Authenticate"] = 'Basic realm="ontap-sim"'
+            return _error_response(error)
+        if not request.path.startswith("/api"):
+            return None
+        rule = sim.faults.take(request.method, request.path)
+        if rule is None:
+            return None
+        g.fault = rule
+        return _apply_fault_before(rule)
+
+    def _apply_fault_before(rule: FaultRule) -> Response | None:
+        if rule.kind == "status":
+            return _error_response(rule.error())
+        if rule.kind == "delay":
+            assert rule.delay is not None
+            sim.clock.sleep(rule.delay)
+            return None
+        if rule.kind == "drop":
+            g.drop = True
+            drop: Callable[[], None] | None = request.environ.get("ontap_sim.drop")
+            if drop is not None:
+                drop()
+            response = Response(b"", status=599)
+            response.headers["X-Ontap-Sim-Dropped"] = "1"
+            return response
+        if rule.kind == "vanish":
+            parts = request.path.rstrip("/").split("/")
+            if len(parts) == 5 and parts[:4] == ["", "api", "cluster", "jobs"]:
+                sim.jobs.purge(parts[4])
+        return None
+
+    @app.after_request
+    def _after(response: Response) -> Response:
+        rule: FaultRule | None = g.get("fault")
+        if rule is not None and rule.kind == "malformed":
+            data = response.get_data()
+            response.set_data(data[: len(data) // 2] if len(data) > 1 else b"{")
+            response.content_type = _CONTENT_TYPE
+        for key, value in _HEADERS.items():
+            response.headers.setdefault(key, value)
+        if request.path.startswith("/api"):
+            _journal(response)
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        access_log.info(
+            '%s "%s %s" %s %.1fms',
+            request.remote_addr or "-",
+            request.method,
+            request.full_path.rstrip("?"),
+            "dropped" if g.get("drop") else response.status_code,
+            elapsed,
+        )
+        return response
+
+    def _journal(response: Response) -> None:
+        from .sim import redact
+
+        entry: dict[str, Any] = {
+            "method": request.method,
+            "path": request.path,
+            "query": {k: request.args.getlist(k)[-1] for k in request.args},
+            "status": None if g.get("drop") else response.status_code,
+            "time": sim.clock.now(),
+        }
+        raw = request.get_data(cache=True)
+        if raw:
+            try:
+                entry["body"] = redact(json.loads(raw))
+            except (ValueError, UnicodeDecodeError):
+                entry["body"] = "<unparsable>"
+        client_app = request.headers.get("X-Dot-Client-App")
+        if client_app:
+            entry["client_app"] = client_app
+        rule: FaultRule | None = g.get("fault")
+        if rule is not None:
+            entry["fault"] = rule.kind
+        if g.get("job_uuid"):
+            entry["job"] = g.job_uuid
+        sim.record(entry)
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError) -> Response:
+        return _error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        status = error.code or 400
+        if status == 413:
+            return _error_response(
+                ApiError(413, "2", f"The request body exceeds {MAX_BODY_BYTES} bytes.", "body")
+            )
+        if status == 405:
+            return _error_response(
+                ApiError(405, "3", f'The method "{request.method}" is not allowed on this path.')
+            )
+        if status == 404:
+            return _error_response(_unknown_path(request.path))
+        return _error_response(ApiError(status, "2", error.description or error.name))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        sim.errors.append(error)
+        error_log.error("internal error on %s %s", request.method, request.path, exc_info=error)
+        return _error_response(
+            ApiError(
+                500, "3", f"Internal simulator error ({type(error).__name__}); see sim.errors."
+            )
+        )
+
+    # -- ONTAP API ------------------------------------------------------------------------
+    @app.route("/api/cluster/jobs", methods=["GET"])
+    def jobs_collection() -> Response:
+        params = _params()
+        check_params(params, COLLECTION_PARAMS, _JOB_FIELDS)
+        body = query_collection(
+            sim.jobs.records(),
+            params,
+            href="/api/cluster/jobs",
+            keys=("uuid",),
+        )
+        return _json_response(200, body)
+
+    @app.route("/api/cluster/jobs/<job_uuid>", methods=["GET"])
+    def job_record(job_uuid: str) -> Response:
+        params = _params()
+        check_params(params, RECORD_PARAMS, _JOB_FIELDS)
+        record = sim.jobs.record(job_uuid, observe=True)
+        return _json_response(200, _select(record, parse_fields(params.get("fields")), ("uuid",)))
+
+    @app.route("/api/cluster/jobs/<job_uuid>", methods=["PATCH"])
+    def job_action(job_uuid: str) -> Response:
+        params = _params()
+        check_params(params, {"action"}, [])
+        body = _body(required=False)
+        if body:
+            raise ApiError(400, "2", f'Unexpected argument "{next(iter(body))}".', next(iter(body)))
+        action = params.get("action")
+        if action is None:
+            raise bad_value(
+                "action", 'The "action" query argument is required (pause|resume|cancel).'
+            )
+        sim.jobs.act(job_uuid, action)
+        return _json_response(200, None)
+
+    @app.route(
+        "/api/<path:rest>", methods=["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS"]
+    )
+    def ontap(rest: str) -> Response:
+        path = "/api/" + rest
+        method = request.method
+        params = _params()
+        jobs_path = path.rstrip("/").split("/")[:4] == ["", "api", "cluster", "jobs"]
+        if jobs_path:
+            depth = len(path.rstrip("/").split("/"))
+            if depth == 4:
+                raise _method_not_allowed(path, ["GET"])
+            if depth == 5:
+                raise _method_not_allowed(path, ["GET", "PATCH"])
+            raise _unknown_path(path)
+        if method in ("GET", "HEAD"):
+            if not sim.inventory.handles("GET", path.rstrip("/") or path):
+                raise _not_served(path)
+            return _json_response(200, sim.inventory.read(path.rstrip("/"), params))
+        if sim.is_write_endpoint(method, path.rstrip("/")):
+            body = _body(required=method in ("POST", "PATCH"))
+            if body is not None:
+                _check_json(body)
+            answer = sim.submit(method, path.rstrip("/"), body, params)
+            g.job_uuid = answer.job_uuid
+            rule: FaultRule | None = g.get("fault")
+            if rule is not None and rule.kind == "vanish" and answer.job_uuid:
+                sim.jobs.purge(answer.job_uuid)
+            return _json_response(answer.status, answer.body, answer.headers)
+        raise _not_served(path)
+
+    def _not_served(path: str) -> ApiError:
+        allowed = set(sim.inventory.allowed_methods(path.rstrip("/")))
+        allowed |= {e.method for e in sim.endpoints if e.matches(e.method, path.rstrip("/"))}
+        if allowed:
+            return _method_not_allowed(path, sorted(allowed))
+        return _unknown_path(path)
+
+    # -- control API ----------------------------------------------------------------------
+    from .control import register_control
+
+    register_control(app, sim, _json_response, _body)
+    return app
+
+
+def _method_not_allowed(path: str, allowed: list[str]) -> ApiError:
+    error = ApiError(
+        405,
+        "3",
+        f'The method "{request.method}" is not allowed on {path} (allowed: {", ".join(allowed)}).',
+    )
+    error.headers["Allow"] = ", ".join(allowed)
+    return error
+
+
+def _unknown_path(path: str) -> ApiError:
+    segment = [part for part in path.split("/") if part][-1] if path.strip("/") else path
+    return ApiError(404, "262179", f'Unexpected argument "{segment}".', segment)

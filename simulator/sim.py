@@ -1,0 +1,458 @@
+"""The :class:`Simulator`: one fake cluster (clock, jobs, objects, scripts, faults, journal).
+
+This is the Python API the contract names, and the engine behind both the HTTP layer
+(:mod:`simulator.app`) and direct unit tests. It never imports Flask at module level: ``.app``
+builds the WSGI application on first use.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hmac
+import itertools
+import json
+import os
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .clock import Clock, ClockMode, VirtualClock, make_clock
+from .errors import ApiError, bad_value
+from .faults import FaultRule, FaultSet
+from .jobs import DEFAULT_SCRIPT, JobEngine, JobScript, ScriptError
+from .query import parse_int
+from .resources import Inventory, WritePlan
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+__all__ = [
+    "DEFAULT_PASSWORD",
+    "DEFAULT_USERNAME",
+    "Endpoint",
+    "ScriptRule",
+    "Simulator",
+    "WriteAnswer",
+    "load_scenario_file",
+]
+
+DEFAULT_USERNAME = "admin"
+DEFAULT_PASSWORD = "netapp1!"  # noqa: S105 - the documented default of a local test double
+WRITE_METHODS = ("POST", "PATCH", "DELETE")
+_REDACT = ("password", "passphrase", "secret", "token", "authorization")
+_ids = itertools.count(1)
+
+
+@dataclass
+class ScriptRule:
+    """Script ``script`` for the next ``remaining`` writes matching ``method`` and ``path``."""
+
+    method: str
+    path: str
+    script: JobScript
+    remaining: int | None = 1
+    id: int = field(default_factory=lambda: next(_ids))
+    used: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in ("*", method) and fnmatch.fnmatchcase(path, self.path)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "method": self.method,
+            "path": self.path,
+            "times": self.remaining,
+            "used": self.used,
+            **self.script.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An extra asynchronous endpoint a scenario declares (no object is modelled behind it)."""
+
+    method: str
+    path: str
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method == method and fnmatch.fnmatchcase(path, self.path)
+
+
+@dataclass(frozen=True)
+class WriteAnswer:
+    """What an asynchronous write answers: status, JSON body, headers, and the job's uuid."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+    job_uuid: str | None
+
+
+def _check_method(value: Any, *, allow_any: bool) -> str:
+    allowed = (*WRITE_METHODS, "*") if allow_any else WRITE_METHODS
+    if not isinstance(value, str) or value.upper() not in allowed:
+        raise bad_value("method", f'"method" must be one of {", ".join(allowed)}, got {value!r}')
+    return value.upper()
+
+
+def _check_path(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise bad_value("path", f'"path" must be a path glob starting with "/", got {value!r}')
+    return value
+
+
+def _check_times(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise bad_value("times", f'"times" must be an integer >= 1 or null, got {value!r}')
+    return value
+
+
+def parse_script(data: Any) -> JobScript:
+    """A :class:`JobScript` from JSON, with validation errors as ONTAP 400 answers."""
+    try:
+        return JobScript.parse(data)
+    except ScriptError as exc:
+        raise ApiError(400, "2", exc.message, exc.target) from None
+
+
+def redact(value: Any) -> Any:
+    """A copy of a JSON value with password-like fields replaced by ``"<redacted>"``."""
+    if isinstance(value, Mapping):
+        return {
+            k: "<redacted>" if any(word in str(k).lower() for word in _REDACT) else redact(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def load_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a JSON scenario file; ValueError naming the file on a bad one."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read scenario {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"scenario {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"scenario {path} must hold a JSON object")
+    return data
+
+
+class Simulator:
+    """A fake ONTAP cluster.
+
+    ``clock`` is ``"virtual"`` (the default here: tests should not wait) or ``"real"``, or a
+    clock object. ``scenario`` is a dict or a JSON file path (see ``scenarios/``). The password
+    defaults to ``$ONTAP_SIM_PASSWORD`` or ``netapp1!``.
+    """
+
+    def __init__(
+        self,
+        clock: ClockMode | Clock = "virtual",
+        *,
+        username: str = DEFAULT_USERNAME,
+        password: str | None = None,
+        retention: float = 300.0,
+        scenario: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        journal_limit: int = 100_000,
+    ) -> None:
+        self.clock: Clock = make_clock(clock)
+        self.lock = threading.RLock()
+        self.username = username
+        self._password = (
+            password
+            if password is not None
+            else os.environ.get("ONTAP_SIM_PASSWORD", DEFAULT_PASSWORD)
+        )
+        self.jobs = JobEngine(self.clock, retention=retention, lock=self.lock)
+        self.inventory = Inventory(self.clock, self.lock)
+        self.faults = FaultSet()
+        self.default_script: JobScript = DEFAULT_SCRIPT
+        self.endpoints: list[Endpoint] = []
+        self.errors: list[BaseException] = []
+        self._scripts: list[ScriptRule] = []
+        self._scenario_scripts: list[dict[str, Any]] = []
+        self._scenario_faults: list[dict[str, Any]] = []
+        self._journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
+        self._app: Flask | None = None
+        if scenario is not None:
+            self.load_scenario(scenario)
+
+    # -- configuration -----------------------------------------------------------------
+    def load_scenario(self, scenario: Mapping[str, Any] | str | os.PathLike[str]) -> None:
+        """Apply a scenario: default script, scripts, inventory, extra endpoints, faults."""
+        data = scenario if isinstance(scenario, Mapping) else load_scenario_file(scenario)
+        known = {
+            "description",
+            "retention",
+            "default_script",
+            "scripts",
+            "inventory",
+            "endpoints",
+            "faults",
+        }
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f'scenario: unknown key "{unknown[0]}" (known: {", ".join(sorted(known))})'
+            )
+        try:
+            if "retention" in data:
+                retention = data["retention"]
+                if (
+                    isinstance(retention, bool)
+                    or not isinstance(retention, int | float)
+                    or retention < 0
+                ):
+                    raise ValueError(
+                        f"scenario: retention must be a number >= 0, got {retention!r}"
+                    )
+                self.jobs.retention = float(retention)
+            if data.get("default_script") is not None:
+                self.default_script = parse_script(data["default_script"])
+            endpoints = data.get("endpoints") or []
+            if not isinstance(endpoints, list):
+                raise ValueError("scenario: endpoints must be a list")
+            for i, item in enumerate(endpoints):
+                if not isinstance(item, Mapping):
+                    raise ValueError(f"scenario: endpoints[{i}] must be an object")
+                self.endpoints.append(
+                    Endpoint(
+                        _check_method(item.get("method"), allow_any=False),
+                        _check_path(item.get("path")),
+                    )
+                )
+            if data.get("inventory") is not None:
+                self.inventory.load(data["inventory"])
+            scripts = data.get("scripts") or []
+            faults = data.get("faults") or []
+            if not isinstance(scripts, list) or not isinstance(faults, list):
+                raise ValueError("scenario: scripts and faults must be lists")
+            for item in scripts:
+                self._add_script_json(item)
+            for item in faults:
+                self.faults.add(item)
+        except ApiError as exc:
+            raise ValueError(f"scenario: {exc.message} (at {exc.target})") from None
+        self._scenario_scripts = list(scripts)
+        self._scenario_faults = list(faults)
+
+    @property
+    def password(self) -> str:
+        """Not shown in ``repr``; kept for building clients in tests."""
+        return self._password
+
+    def check_auth(self, username: str | None, password: str | None) -> bool:
+        """Constant-time credential check."""
+        user_ok = hmac.compare_digest((username or "").encode(), self.username.encode())
+        pass_ok = hmac.compare_digest((password or "").encode(), self._password.encode())
+        return user_ok and pass_ok
+
+    @property
+    def app(self) -> Flask:
+        """The WSGI application (built on first use)."""
+        if self._app is None:
+            from .app import create_app
+
+            self._app = create_app(self)
+        return self._app
+
+    # -- the contract's verbs ------------------------------------------------------------
+    def script(
+        self,
+        method: str,
+        path: str,
+        steps: Sequence[Mapping[str, Any]] | JobScript,
+        times: int | None = 1,
+        *,
+        pausable: bool = True,
+        cancellable: bool = True,
+        on_cancel: Mapping[str, Any] | None = None,
+        status: int | None = None,
+    ) -> ScriptRule:
+        """Give the next ``times`` writes matching ``method`` and ``path`` (a glob) this script."""
+        if isinstance(steps, JobScript):
+            script = steps
+        else:
+            options: dict[str, Any] = {
+                "steps": list(steps),
+                "pausable": pausable,
+                "cancellable": cancellable,
+            }
+            if on_cancel is not None:
+                options["on_cancel"] = on_cancel
+            if status is not None:
+                options["status"] = status
+            script = parse_script(options)
+        rule = ScriptRule(
+            _check_method(method, allow_any=True), _check_path(path), script, _check_times(times)
+        )
+        with self.lock:
+            self._scripts.append(rule)
+        return rule
+
+    def _add_script_json(self, data: Any) -> ScriptRule:
+        if not isinstance(data, Mapping):
+            raise bad_value("body", "a script must be a JSON object")
+        allowed = {
+            "method",
+            "path",
+            "steps",
+            "times",
+            "pausable",
+            "cancellable",
+            "on_cancel",
+            "status",
+        }
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ApiError(400, "2", f'Unexpected argument "{unknown[0]}".', unknown[0])
+        for required in ("method", "path", "steps"):
+            if required not in data:
+                raise bad_value(required, f'"{required}" is required')
+        script = parse_script({k: data[k] for k in data if k not in ("method", "path", "times")})
+        return self.script(data["method"], data["path"], script, data.get("times", 1))
+
+    def add_script(self, data: Any) -> ScriptRule:
+        """``POST /simulator/scripts`` body → rule (ApiError 400 naming the bad part)."""
+        return self._add_script_json(data)
+
+    def scripts(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [rule.to_json() for rule in self._scripts]
+
+    def clear_scripts(self) -> None:
+        with self.lock:
+            self._scripts.clear()
+
+    def _take_script(self, method: str, path: str) -> JobScript:
+        with self.lock:
+            for rule in self._scripts:
+                if rule.remaining is not None and rule.remaining <= 0:
+                    continue
+                if rule.matches(method, path):
+                    rule.used += 1
+                    if rule.remaining is not None:
+                        rule.remaining -= 1
+                    return rule.script
+            return self.default_script
+
+    def advance(self, seconds: float) -> float:
+        """Move a virtual clock forward; returns the new time. 409 ApiError on a real clock."""
+        if not isinstance(self.clock, VirtualClock):
+            raise ApiError(409, "2", "The clock is real: it cannot be advanced.", "advance")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise bad_value("advance", f'"advance" must be a number of seconds, got {seconds!r}')
+        try:
+            now = self.clock.advance(float(seconds))
+        except ValueError as exc:
+            raise bad_value("advance", str(exc)) from None
+        self.jobs.settle()
+        return now
+
+    def fault(
+        self,
+        method: str = "*",
+        path: str = "*",
+        times: int | None = 1,
+        **kind: Any,
+    ) -> FaultRule:
+        """Add a fault rule: one of ``status=`` (+``retry_after=``), ``delay=``, ``drop=True``,
+        ``malformed=True``, ``vanish=True``; optional ``probability=``, ``seed=``."""
+        return self.faults.add({"method": method, "path": path, "times": times, **kind})
+
+    def reset(self) -> None:
+        """Back to the start: jobs, objects, scripts, faults and journal as the scenario set them;
+        a virtual clock back to its epoch."""
+        with self.lock:
+            self.jobs.reset()
+            self.inventory.reset()
+            self._scripts.clear()
+            self.faults.clear()
+            self._journal.clear()
+            self.errors.clear()
+            if isinstance(self.clock, VirtualClock):
+                self.clock.reset()
+            for item in self._scenario_scripts:
+                self._add_script_json(item)
+            for item in self._scenario_faults:
+                self.faults.add(item)
+
+    @property
+    def journal(self) -> list[dict[str, Any]]:
+        """Requests seen on the ONTAP API, oldest first (no credentials, secrets redacted)."""
+        with self.lock:
+            return [dict(entry) for entry in self._journal]
+
+    def clear_journal(self) -> None:
+        with self.lock:
+            self._journal.clear()
+
+    def record(self, entry: Mapping[str, Any]) -> None:
+        """Append one request to the journal (the HTTP layer calls this)."""
+        with self.lock:
+            self._journal.append(dict(entry))
+
+    # -- the write flow ------------------------------------------------------------------
+    def is_write_endpoint(self, method: str, path: str) -> bool:
+        """Whether (method, path) is an asynchronous write this simulator serves."""
+        if method not in WRITE_METHODS:
+            return False
+        return self.inventory.handles(method, path) or any(
+            e.matches(method, path) for e in self.endpoints
+        )
+
+    def submit(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        params: Mapping[str, str],
+    ) -> WriteAnswer:
+        """Validate a write, start its job, wait up to ``return_timeout``, and answer as ONTAP."""
+        return_timeout = parse_int(params, "return_timeout", 0, 120) or 0
+        plan = self._plan(method, path, body, params)
+        script = self._take_script(method, path)
+        job = self.jobs.create(plan.description, script, effect=plan.effect, svm=plan.svm)
+        if return_timeout > 0:
+            self.jobs.wait(job.uuid, return_timeout)
+        href = f"/api/cluster/jobs/{job.uuid}"
+        answer_body = {"job": {"uuid": job.uuid, "_links": {"self": {"href": href}}}}
+        headers = {"Location": plan.location} if plan.location else {}
+        with self.lock:
+            state, message, code = job.state, job.message, job.code
+            failure_status = job.failure_status
+        if state == "success":
+            return WriteAnswer(plan.success_status, answer_body, headers, job.uuid)
+        if state == "failure":
+            error = ApiError(failure_status, str(code), message)
+            body_out = error.body()
+            return WriteAnswer(failure_status, body_out, {}, job.uuid)
+        return WriteAnswer(202, answer_body, headers, job.uuid)
+
+    def _plan(
+        self, method: str, path: str, body: Mapping[str, Any] | None, params: Mapping[str, str]
+    ) -> WritePlan:
+        if self.inventory.handles(method, path):
+            return self.inventory.plan(method, path, body, params)
+        for endpoint in self.endpoints:
+            if endpoint.matches(method, path):
+                return WritePlan(
+                    description=f"{method} {path}",
+                    effect=lambda: None,
+                    location=None,
+                    svm=None,
+                    success_status=201 if method == "POST" else 200,
+                )
+        raise ApiError(404, "262179", f'Unexpected argument "{path}".', path)
+
+    def __repr__(self) -> str:
+        return f"Simulator(clock={self.clock!r}, username={self.username!r})"
