@@ -85,6 +85,13 @@ def register_control(
         rule = sim.faults.add(read_body(required=True) or {})
         return respond(201, rule.to_json())
 
+    @app.route("/simulator/openapi.json", methods=["GET"])
+    def openapi() -> Response:
+        _no_query()
+        from .openapi import build_openapi
+
+        return respond(200, build_openapi(sim), {"Content-Type": "application/json"})
+
     @app.route("/simulator/errors", methods=["GET"])
     def errors() -> Response:
         _no_query()
