@@ -1225,7 +1225,8 @@ def _entry_uuid(entry: Record, where: str, derived: str, taken: Iterable[str]) -
         except ValueError:
             raise ValueError(f"{where}: uuid {raw!r} is not a uuid") from None
     if value in set(taken):
-        raise ValueError(f"{where}: uuid {value} is used twice")
+        problem = "duplicate entry" if raw is None else f"uuid {value} is used twice"
+        raise ValueError(f"{where}: {problem}")
     return value
 
 
@@ -1294,7 +1295,8 @@ def _build_state(data: Mapping[str, Any], clock: Clock, lock: threading.RLock) -
             f'inventory: unknown key "{unknown[0]}" (known: {", ".join(_INVENTORY_KEYS)})'
         )
     state = _State(clock)
-    cluster = data.get("cluster") or {}
+    cluster = data.get("cluster")
+    cluster = {} if cluster is None else cluster
     if not isinstance(cluster, Mapping):
         raise ValueError("inventory: cluster must be an object")
     extra = sorted(set(cluster) - {"name", "version", "uuid"})
