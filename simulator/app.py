@@ -149,6 +149,7 @@ def create_app(sim: Simulator) -> Flask:
             return None
         if rule.kind == "drop":
             g.drop = True
+            _journal(None)  # before the socket closes, so a client never outruns the journal
             drop: Callable[[], None] | None = request.environ.get("ontap_sim.drop")
             if drop is not None:
                 drop()
@@ -170,7 +171,7 @@ def create_app(sim: Simulator) -> Flask:
             response.content_type = _CONTENT_TYPE
         for key, value in _HEADERS.items():
             response.headers.setdefault(key, value)
-        if request.path.startswith("/api"):
+        if request.path.startswith("/api") and not g.get("drop"):
             _journal(response)
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         access_log.info(
@@ -183,14 +184,14 @@ def create_app(sim: Simulator) -> Flask:
         )
         return response
 
-    def _journal(response: Response) -> None:
+    def _journal(response: Response | None) -> None:
         from .sim import redact
 
         entry: dict[str, Any] = {
             "method": request.method,
             "path": request.path,
             "query": {k: request.args.getlist(k)[-1] for k in request.args},
-            "status": None if g.get("drop") else response.status_code,
+            "status": None if response is None else response.status_code,
             "time": sim.clock.now(),
         }
         raw = request.get_data(cache=True)
