@@ -422,11 +422,13 @@ class Simulator:
         plan = self._plan(method, path, body, params)
         script = self._take_script(method, path)
         job = self.jobs.create(plan.description, script, effect=plan.effect, svm=plan.svm)
-        if return_timeout > 0:
-            self.jobs.wait(job.uuid, return_timeout)
         href = f"/api/cluster/jobs/{job.uuid}"
         answer_body = {"job": {"uuid": job.uuid, "_links": {"self": {"href": href}}}}
         headers = {"Location": plan.location} if plan.location else {}
+        if return_timeout == 0:
+            # ONTAP answers 202 without waiting, even for a job that ends at once.
+            return WriteAnswer(202, answer_body, headers, job.uuid)
+        self.jobs.wait(job.uuid, return_timeout)
         with self.lock:
             state, message, code = job.state, job.message, job.code
             failure_status = job.failure_status
