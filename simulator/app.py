@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 from .errors import ApiError, bad_value
 from .query import COLLECTION_PARAMS, RECORD_PARAMS, check_params, parse_fields, query_collection
@@ -28,10 +28,14 @@ if TYPE_CHECKING:
     from .faults import FaultRule
     from .sim import Simulator
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "create_app", "parse_json"]
 
 #: Larger request bodies are refused with 413 before they are read.
 MAX_BODY_BYTES = 1024 * 1024
+#: JSON bodies nested deeper are refused with 400 (ONTAP's bodies nest a few levels).
+MAX_JSON_DEPTH = 64
+#: Integers in JSON bodies must fit ONTAP's 64 bits.
+_INT_LIMIT = 2**63
 
 access_log = logging.getLogger("simulator.access")
 error_log = logging.getLogger("simulator")
@@ -75,31 +79,83 @@ def _params() -> dict[str, str]:
     return {key: request.args.getlist(key)[-1] for key in request.args}
 
 
+def _raw_body() -> bytes:
+    """The request body; 413 when over :data:`MAX_BODY_BYTES`, 400 when it ended early.
+
+    A failed read is remembered (``g.body_error``) so the journal does not read again.
+    """
+    failed: ApiError | None = g.get("body_error")
+    if failed is not None:
+        raise failed
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        error = ApiError(413, "2", f"The request body exceeds {MAX_BODY_BYTES} bytes.", "body")
+    except ClientDisconnected:
+        error = bad_value("body", "The request body ended before its Content-Length.")
+    g.body_error = error
+    raise error
+
+
+def _int_literal(text: str) -> int:
+    # The digits are counted first: int() of a long string is slow (and capped at 4300 digits).
+    if len(text.lstrip("-")) > 19 or not -_INT_LIMIT <= int(text) < _INT_LIMIT:
+        shown = text if len(text) <= 24 else text[:24] + "..."
+        raise ValueError(f"the integer {shown} is outside 64 bits")
+    return int(text)
+
+
+def _float_literal(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:24]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _depth(data: Any) -> int:
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        items = value.values() if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+    return deepest if isinstance(data, dict | list) else 0
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: no NaN/Infinity, integers within 64 bits, nesting within
+    :data:`MAX_JSON_DEPTH`; ApiError 400 (code 262199, target ``body``) otherwise."""
+    too_deep = f"nested deeper than {MAX_JSON_DEPTH} levels"
+    try:
+        data = json.loads(
+            raw, parse_int=_int_literal, parse_float=_float_literal, parse_constant=_no_constant
+        )
+    except RecursionError:
+        problem: str | None = too_deep
+    except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
+        problem = str(exc)
+    else:
+        problem = None if _depth(data) <= MAX_JSON_DEPTH else too_deep
+    if problem is not None:
+        raise ApiError(400, "262199", f"Invalid JSON input: {problem}", "body")
+    return data
+
+
 def _body(*, required: bool) -> dict[str, Any] | None:
-    raw = request.get_data(cache=True)
+    raw = _raw_body()
     if not raw.strip():
         if required:
             raise bad_value("body", "A JSON object is required in the request body.")
         return None
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "262199", f"Invalid JSON input: {exc}", "body") from None
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise bad_value("body", "The request body must be a JSON object.")
     return data
-
-
-def _check_json(data: Any) -> None:
-    """Refuse NaN/Infinity (json.loads accepts them; JSON does not)."""
-    if isinstance(data, float) and not math.isfinite(data):
-        raise bad_value("body", "Numbers must be finite.")
-    if isinstance(data, dict):
-        for value in data.values():
-            _check_json(value)
-    elif isinstance(data, list):
-        for value in data:
-            _check_json(value)
 
 
 def _basic_credentials() -> tuple[str | None, str | None]:
@@ -119,6 +175,9 @@ def create_app(sim: Simulator) -> Flask:
     """Build the WSGI application serving ``sim``."""
     app = Flask("simulator")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # "/x/" routes like "/x" (clients add trailing slashes); "//" is not redirected to "/".
+    app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     # -- cross-cutting: auth, faults, journal, headers ------------------------------------
@@ -132,6 +191,9 @@ def create_app(sim: Simulator) -> Flask:
             error = ApiError(401, "6", "Authentication required: invalid or missing credentials.")
             error.headers["WWW-Authenticate"] = 'Basic realm="ontap-sim"'
             return _error_response(error)
+        length = request.headers.get("Content-Length")
+        if length is not None and not (length.strip().isascii() and length.strip().isdigit()):
+            raise bad_value("Content-Length", f'The Content-Length "{length}" is invalid.')
         if not request.path.startswith("/api"):
             return None
         rule = sim.faults.take(request.method, request.path)
@@ -172,7 +234,11 @@ def create_app(sim: Simulator) -> Flask:
         for key, value in _HEADERS.items():
             response.headers.setdefault(key, value)
         if request.path.startswith("/api") and not g.get("drop"):
-            _journal(response)
+            try:
+                _journal(response)
+            except Exception as exc:  # a journal bug must not turn an answer into a 500
+                sim.errors.append(exc)
+                error_log.error("cannot journal %s %s", request.method, request.path, exc_info=exc)
         elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
         access_log.info(
             '%s "%s %s" %s %.1fms',
@@ -190,16 +256,20 @@ def create_app(sim: Simulator) -> Flask:
         entry: dict[str, Any] = {
             "method": request.method,
             "path": request.path,
-            "query": {k: request.args.getlist(k)[-1] for k in request.args},
+            "query": redact(_params()),
             "status": None if response is None else response.status_code,
             "time": sim.clock.now(),
         }
-        raw = request.get_data(cache=True)
-        if raw:
-            try:
-                entry["body"] = redact(json.loads(raw))
-            except (ValueError, UnicodeDecodeError):
-                entry["body"] = "<unparsable>"
+        try:
+            raw = _raw_body()
+        except ApiError:
+            entry["body"] = "<unread>"
+        else:
+            if raw:
+                try:
+                    entry["body"] = redact(parse_json(raw))
+                except ApiError:
+                    entry["body"] = "<unparsable>"
         client_app = request.headers.get("X-Dot-Client-App")
         if client_app:
             entry["client_app"] = client_app
@@ -222,9 +292,8 @@ def create_app(sim: Simulator) -> Flask:
                 ApiError(413, "2", f"The request body exceeds {MAX_BODY_BYTES} bytes.", "body")
             )
         if status == 405:
-            return _error_response(
-                ApiError(405, "3", f'The method "{request.method}" is not allowed on this path.')
-            )
+            allowed = sorted(getattr(error, "valid_methods", None) or [])
+            return _error_response(_method_not_allowed(request.path, allowed))
         if status == 404:
             return _error_response(_unknown_path(request.path))
         return _error_response(ApiError(status, "2", error.description or error.name))
@@ -295,8 +364,6 @@ def create_app(sim: Simulator) -> Flask:
             return _json_response(200, sim.inventory.read(path.rstrip("/"), params))
         if sim.is_write_endpoint(method, path.rstrip("/")):
             body = _body(required=method in ("POST", "PATCH"))
-            if body is not None:
-                _check_json(body)
             answer = sim.submit(method, path.rstrip("/"), body, params)
             g.job_uuid = answer.job_uuid
             rule: FaultRule | None = g.get("fault")
