@@ -158,6 +158,15 @@ def _body(*, required: bool) -> dict[str, Any] | None:
     return data
 
 
+def _spoil(data: bytes, mode: str) -> bytes:
+    """A ``malformed`` fault's body: cut in half, an HTML page, or nothing."""
+    if mode == "empty":
+        return b""
+    if mode == "invalid":
+        return b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+    return data[: len(data) // 2] if len(data) > 1 else b"{"
+
+
 def _basic_credentials() -> tuple[str | None, str | None]:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -228,8 +237,7 @@ def create_app(sim: Simulator) -> Flask:
     def _after(response: Response) -> Response:
         rule: FaultRule | None = g.get("fault")
         if rule is not None and rule.kind == "malformed":
-            data = response.get_data()
-            response.set_data(data[: len(data) // 2] if len(data) > 1 else b"{")
+            response.set_data(_spoil(response.get_data(), rule.malformed or "truncated"))
             response.content_type = _CONTENT_TYPE
         for key, value in _HEADERS.items():
             response.headers.setdefault(key, value)

@@ -7,7 +7,9 @@ behaviour is reproducible. Kinds:
 - ``status``: answer that HTTP status with an ONTAP error body, optionally ``Retry-After``;
 - ``delay``: hold the request ``delay`` seconds on the simulator's clock, then serve it;
 - ``drop``: close the connection with no answer;
-- ``malformed``: serve the request, then send its body truncated (invalid JSON);
+- ``malformed``: serve the request, then spoil its body: ``true`` or ``"truncated"`` sends the
+  first half (cut mid-JSON), ``"invalid"`` an HTML error page, ``"empty"`` nothing (status and
+  ``Content-Type: application/hal+json`` kept, as from a proxy or a crashed worker);
 - ``vanish``: purge the job the request concerns (the job read, or the job a write creates)
   before its retention time, so pollers meet the 404 that slow clients see in the field.
 
@@ -27,9 +29,11 @@ from typing import Any
 
 from .errors import ApiError, bad_value
 
-__all__ = ["FAULT_KINDS", "FaultRule", "FaultSet"]
+__all__ = ["FAULT_KINDS", "MALFORMED_MODES", "FaultRule", "FaultSet"]
 
 FAULT_KINDS = ("status", "delay", "drop", "malformed", "vanish")
+#: How a ``malformed`` fault spoils the body (``true`` means ``"truncated"``).
+MALFORMED_MODES = ("truncated", "invalid", "empty")
 _METHODS = ("*", "GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS")
 _KEYS = {
     "method",
@@ -59,10 +63,19 @@ _DEFAULT_CODES = {429: "262160", 503: "262160"}
 _ids = itertools.count(1)
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _number(data: Mapping[str, Any], name: str, *, low: float, high: float | None = None) -> float:
     value = data[name]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise bad_value(name, f'"{name}" must be a number, got {value!r}')
+    try:
+        finite = not isinstance(value, bool) and math.isfinite(value)
+    except (TypeError, OverflowError):  # not a number, or an int beyond a float
+        finite = False
+    if not finite:
+        raise bad_value(name, f'"{name}" must be a finite number, got {_short(value)}')
     if value < low or (high is not None and value > high):
         span = f"{low}..{high}" if high is not None else f">= {low}"
         raise bad_value(name, f'"{name}" must be {span}, got {value!r}')
@@ -84,6 +97,7 @@ class FaultRule:
     message: str | None = None
     code: str | None = None
     delay: float | None = None
+    malformed: str | None = None
     id: int = field(default_factory=lambda: next(_ids))
     hits: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -96,7 +110,8 @@ class FaultRule:
         unknown = sorted(set(data) - _KEYS)
         if unknown:
             raise ApiError(400, "2", f'Unexpected argument "{unknown[0]}".', unknown[0])
-        kinds = [k for k in FAULT_KINDS if data.get(k) not in (None, False)]
+        # Present and not null/false (``"delay": 0`` and ``"status": 0`` still name their kind).
+        kinds = [k for k in FAULT_KINDS if data.get(k) is not None and data.get(k) is not False]
         if len(kinds) != 1:
             raise bad_value(
                 "kind",
@@ -146,9 +161,20 @@ class FaultRule:
                     raise bad_value(name, f'"{name}" applies only to a "status" fault')
         if kind == "delay":
             rule.delay = _number(data, "delay", low=0.0, high=3600.0)
-        for flag in ("drop", "malformed", "vanish"):
+        for flag in ("drop", "vanish"):
             if flag in data and not isinstance(data[flag], bool):
                 raise bad_value(flag, f'"{flag}" must be true or false')
+        if kind == "malformed":
+            mode = data["malformed"]
+            if mode is True:
+                mode = "truncated"
+            if mode not in MALFORMED_MODES:
+                raise bad_value(
+                    "malformed",
+                    f'"malformed" must be true or one of {", ".join(MALFORMED_MODES)}, '
+                    f"got {_short(mode)}",
+                )
+            rule.malformed = mode
         return rule
 
     def matches(self, method: str, path: str) -> bool:
@@ -187,6 +213,8 @@ class FaultRule:
                     out[name] = getattr(self, name)
         elif self.kind == "delay":
             out["delay"] = self.delay
+        elif self.kind == "malformed":
+            out["malformed"] = True if self.malformed == "truncated" else self.malformed
         else:
             out[self.kind] = True
         return out
