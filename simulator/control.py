@@ -5,6 +5,7 @@ Same auth as the ONTAP API; errors in ONTAP's error body. Success is any 2xx.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,21 @@ __all__ = ["register_control"]
 
 JsonResponder = Callable[..., Response]
 BodyReader = Callable[..., "dict[str, Any] | None"]
+
+#: The latest clock time ONTAP timestamps can show (9999-12-31T23:59:59Z).
+LATEST_TIME = 253402300799.0
+
+
+def _check_advance(value: Any, now: float) -> None:
+    """400 unless ``value`` is a finite number of seconds >= 0 keeping the clock renderable."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise bad_value("advance", f'"advance" must be a number of seconds, got {value!r}')
+    if value < 0:
+        raise bad_value(
+            "advance", f'"advance" must be >= 0 (the clock never goes back), got {value!r}'
+        )
+    if now + value > LATEST_TIME:
+        raise bad_value("advance", f'"advance" {value!r} would move the clock past the year 9999')
 
 
 def _collection(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -63,6 +79,8 @@ def register_control(
                 raise ApiError(400, "2", f'Unexpected argument "{unknown[0]}".', unknown[0])
             if "advance" not in body:
                 raise bad_value("advance", '"advance" (seconds, a number >= 0) is required.')
+            if sim.clock.mode == "virtual":  # a real clock answers 409 from sim.advance
+                _check_advance(body["advance"], sim.clock.now())
             sim.advance(body["advance"])
         return respond(200, {"mode": sim.clock.mode, "now": sim.clock.now()})
 
