@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import logging
 import shutil
 import socket
@@ -18,6 +19,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from werkzeug.exceptions import ClientDisconnected
@@ -120,6 +122,22 @@ class _Handler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
         """Transport-level notes (bad request lines, timeouts, TLS errors) go to DEBUG."""
         log.debug("%s: " + message, self.client_address[0], *args)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Transport-level refusals (bad request line, URI too long) in ONTAP's error body."""
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # unparsable request line: answer with a status
+            self.request_version = "HTTP/1.0"
+        phrase = HTTPStatus(code).phrase
+        body = json.dumps({"error": {"message": message or phrase, "code": "2"}}).encode()
+        self.send_response(code, phrase)
+        self.send_header("Content-Type", "application/hal+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
 
     def make_environ(self) -> WSGIEnvironment:
         environ = super().make_environ()
