@@ -44,6 +44,10 @@ IDLE_TIMEOUT = 60.0
 """Socket timeout: closes idle keep-alive connections and stalled TLS handshakes."""
 MAX_DRAIN = 1 << 20
 """An unread request body up to this size is discarded to keep the connection; larger closes it."""
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 64 << 20
+"""Closing with a body unread, the server half-closes and discards up to this much for up to
+LINGER_SECONDS, so the client reads the answer (a 413) instead of a connection reset."""
 STOP_JOIN_TIMEOUT = 5.0
 
 
@@ -90,6 +94,7 @@ class _Handler(WSGIRequestHandler):
 
     _gone = False  # dropped by the app, or the peer went away: write nothing more
     _body: LimitedStream | None = None
+    _unread = False  # closing with part of a request body unread: linger before closing
 
     def setup(self) -> None:
         super().setup()
@@ -111,6 +116,8 @@ class _Handler(WSGIRequestHandler):
             log.debug("connection from %s ended: %r", self.client_address, exc)
 
     def finish(self) -> None:
+        if self._unread and not self._gone:
+            self._linger()
         for stream in (self.wfile, self.rfile):
             with contextlib.suppress(OSError, ValueError):
                 stream.close()
@@ -146,6 +153,7 @@ class _Handler(WSGIRequestHandler):
         self._body = None
         if environ.get("wsgi.input_terminated"):
             self.close_connection = True  # chunked body: not worth draining for reuse
+            self._unread = True
             return environ
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -153,6 +161,7 @@ class _Handler(WSGIRequestHandler):
             length = -1
         if length < 0:
             self.close_connection = True
+            self._unread = True
         else:
             self._body = LimitedStream(cast("IO[bytes]", self.rfile), length)
             environ["wsgi.input"] = self._body
@@ -165,13 +174,40 @@ class _Handler(WSGIRequestHandler):
         _shutdown(self.connection)
         self.connection.close()
 
+    def _linger(self) -> None:
+        """Half-close, then discard what the client still sends (bounded in time and bytes)."""
+        conn = self.connection
+        deadline = time.monotonic() + LINGER_SECONDS
+        received = 0
+        try:
+            self.wfile.flush()
+            socket.socket.shutdown(conn, socket.SHUT_WR)
+            while received < LINGER_BYTES:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                conn.settimeout(remaining)
+                chunk = conn.recv(1 << 16)
+                if not chunk:
+                    break
+                received += len(chunk)
+        except (OSError, ValueError) as exc:
+            log.debug("linger on %s ended: %r", self.client_address, exc)
+
+    def _too_much_unread(self) -> bool:
+        """Whether more of the request body is unread than :data:`MAX_DRAIN` (say so before
+        answering: the connection will close, and the client must not reuse it)."""
+        body = self._body
+        return body is not None and not body.is_exhausted and body.limit - body.tell() > MAX_DRAIN
+
     def _drain(self) -> None:
         """Consume what the app left of the request body so the next request parses."""
         body = self._body
-        if body is None or body.is_exhausted or self.close_connection:
+        if body is None or body.is_exhausted:
             return
-        if body.limit - body.tell() > MAX_DRAIN:
+        if self.close_connection or body.limit - body.tell() > MAX_DRAIN:
             self.close_connection = True
+            self._unread = True
             return
         try:
             body.exhaust()
@@ -207,7 +243,7 @@ class _Handler(WSGIRequestHandler):
                     continue
                 has_length = has_length or key == "content-length"
                 self.send_header(name, value)
-            if self.request_version != "HTTP/1.1":
+            if self.request_version != "HTTP/1.1" or self._too_much_unread():
                 self.close_connection = True
             if not (has_length or head or code < 200 or code in (204, 304)):
                 if self.close_connection:
