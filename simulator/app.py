@@ -87,12 +87,18 @@ def _raw_body() -> bytes:
     failed: ApiError | None = g.get("body_error")
     if failed is not None:
         raise failed
+    too_large = ApiError(413, "2", f"The request body exceeds {MAX_BODY_BYTES} bytes.", "body")
     try:
-        return request.get_data(cache=True)
+        raw = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        error = ApiError(413, "2", f"The request body exceeds {MAX_BODY_BYTES} bytes.", "body")
+        error = too_large
     except ClientDisconnected:
         error = bad_value("body", "The request body ended before its Content-Length.")
+    else:
+        # A chunked body is cut at MAX_CONTENT_LENGTH (one byte over ours) without an error.
+        if len(raw) <= MAX_BODY_BYTES:
+            return raw
+        error = too_large
     g.body_error = error
     raise error
 
@@ -183,7 +189,7 @@ def _basic_credentials() -> tuple[str | None, str | None]:
 def create_app(sim: Simulator) -> Flask:
     """Build the WSGI application serving ``sim``."""
     app = Flask("simulator")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1  # see _raw_body
     # "/x/" routes like "/x" (clients add trailing slashes); "//" is not redirected to "/".
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False
