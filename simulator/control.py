@@ -33,7 +33,7 @@ def _check_advance(value: Any, now: float) -> None:
         raise bad_value(
             "advance", f'"advance" must be >= 0 (the clock never goes back), got {value!r}'
         )
-    if now + value > LATEST_TIME:
+    if value > LATEST_TIME - now:
         raise bad_value("advance", f'"advance" {value!r} would move the clock past the year 9999')
 
 
@@ -79,8 +79,8 @@ def register_control(
                 raise ApiError(400, "2", f'Unexpected argument "{unknown[0]}".', unknown[0])
             if "advance" not in body:
                 raise bad_value("advance", '"advance" (seconds, a number >= 0) is required.')
-            if sim.clock.mode == "virtual":  # a real clock answers 409 from sim.advance
-                _check_advance(body["advance"], sim.clock.now())
+            # A malformed value is 400 on either clock; a real clock then answers 409.
+            _check_advance(body["advance"], sim.clock.now() if sim.clock.mode == "virtual" else 0)
             sim.advance(body["advance"])
         return respond(200, {"mode": sim.clock.mode, "now": sim.clock.now()})
 
