@@ -134,6 +134,7 @@ class _Handler(WSGIRequestHandler):
         """Transport-level refusals (bad request line, URI too long) in ONTAP's error body."""
         self.log_error("code %d, message %s", code, message)
         self.close_connection = True
+        self._unread = True  # the rest of the request is unread: linger so the answer arrives
         if self.request_version == "HTTP/0.9":  # unparsable request line: answer with a status
             self.request_version = "HTTP/1.0"
         phrase = HTTPStatus(code).phrase
