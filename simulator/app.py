@@ -124,13 +124,15 @@ def _no_constant(name: str) -> Any:
 
 def _depth(data: Any) -> int:
     """Nesting depth of a parsed JSON value, without recursion."""
+    if not isinstance(data, dict | list):
+        return 0
     deepest, stack = 0, [(data, 1)]
     while stack:
         value, depth = stack.pop()
         deepest = max(deepest, depth)
         items = value.values() if isinstance(value, dict) else value
         stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
-    return deepest if isinstance(data, dict | list) else 0
+    return deepest
 
 
 def parse_json(raw: bytes) -> Any:
