@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
@@ -166,6 +167,14 @@ def _body(*, required: bool) -> dict[str, Any] | None:
     return data
 
 
+def _logged_path() -> str:
+    """The request path and query for the access log, password-like arguments redacted."""
+    from .sim import redact
+
+    query = urlencode(list(redact(_params()).items()), safe="<>")
+    return f"{request.path}?{query}" if query else request.path
+
+
 def _spoil(data: bytes, mode: str) -> bytes:
     """A ``malformed`` fault's body: cut in half, an HTML page, or nothing."""
     if mode == "empty":
@@ -260,7 +269,7 @@ def create_app(sim: Simulator) -> Flask:
             '%s "%s %s" %s %.1fms',
             request.remote_addr or "-",
             request.method,
-            request.full_path.rstrip("?"),
+            _logged_path(),
             "dropped" if g.get("drop") else response.status_code,
             elapsed,
         )
