@@ -99,6 +99,7 @@ def job_scripts(
     max_seconds: float = 3600.0,
     min_seconds: float = 0.0,
     max_polls: int = 5,
+    queued_first: bool = True,
 ) -> st.SearchStrategy[list[Step]]:
     """Step lists valid for ``POST /simulator/scripts`` and ``Simulator.script``.
 
@@ -107,7 +108,8 @@ def job_scripts(
     within ``min_seconds..max_seconds`` or, unless ``polls=False``, ``polls`` within
     ``1..max_polls`` observations, then one terminal step (``outcome``, or either) with an
     optional ``message`` and integer ``code``. Scripts drawn with ``polls=False`` have a
-    fixed duration (the sum of their ``seconds``).
+    fixed duration (the sum of their ``seconds``). ``queued`` steps only lead, as on a real
+    cluster, unless ``queued_first=False`` lets them come anywhere (an odd server).
     """
     _check(isinstance(min_steps, int) and min_steps >= 1, f"min_steps must be >= 1: {min_steps!r}")
     _check(
@@ -126,6 +128,7 @@ def job_scripts(
     )
     _check(isinstance(max_polls, int) and max_polls >= 1, f"max_polls must be >= 1: {max_polls!r}")
     states = _NON_TERMINAL if paused else _NON_TERMINAL[:2]
+    started_states = states[1:]
     terminal_states: tuple[str, ...] = (outcome,) if outcome else ("success", "failure")
     seconds = st.floats(
         min_seconds, max_seconds, allow_nan=False, allow_infinity=False, allow_subnormal=False
@@ -136,8 +139,10 @@ def job_scripts(
     def scripts(draw: st.DrawFn) -> list[Step]:
         count = draw(st.integers(min_steps, max_steps))
         steps: list[Step] = []
+        may_queue = True
         for _ in range(count - 1):
-            step: Step = {"state": draw(st.sampled_from(states))}
+            step: Step = {"state": draw(st.sampled_from(states if may_queue else started_states))}
+            may_queue = (may_queue and step["state"] == "queued") or not queued_first
             if polls and draw(st.booleans()):
                 step["polls"] = draw(poll_counts)
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import subprocess
@@ -9,7 +10,7 @@ import sys
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -74,6 +75,21 @@ def test_script_shape_follows_the_contract(steps: list[dict[str, Any]]) -> None:
         code = step.get("code", 0)
         assert isinstance(code, int) and not isinstance(code, bool)
     json.dumps(steps, allow_nan=False)
+
+
+@given(job_scripts(max_steps=8))
+def test_queued_steps_only_lead_by_default(steps: list[dict[str, Any]]) -> None:
+    states = [step["state"] for step in non_terminal(steps)]
+    leading = len(states) - len(list(itertools.dropwhile(lambda s: s == "queued", states)))
+    assert "queued" not in states[leading:]
+
+
+def test_queued_steps_may_come_anywhere_when_asked() -> None:
+    found = find(
+        job_scripts(queued_first=False, paused=False),
+        lambda steps: [s["state"] for s in steps[:-1]][-2:] == ["running", "queued"],
+    )
+    assert found[-2]["state"] == "queued"
 
 
 @given(job_scripts(outcome="success"), job_scripts(outcome="failure"))
