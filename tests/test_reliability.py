@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -362,6 +363,13 @@ def test_the_table_has_at_least_30_rows_across_both_apis() -> None:
     assert len(TABLE) >= 30
     assert sum(p.startswith("/api") for p in paths) >= 30
     assert sum(p.startswith("/simulator") for p in paths) >= 30
+
+
+def test_the_document_lists_every_row() -> None:
+    """docs/reliability.md quotes the table: a row added here must be added there."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "reliability.md").read_text()
+    missing = [p.id for p in [*TABLE, *RAW] if f"| {p.id} |" not in doc]
+    assert missing == []
 
 
 def test_after_the_whole_table_the_server_still_serves() -> None:

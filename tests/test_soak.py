@@ -264,6 +264,7 @@ def test_concurrency_soak(record_property: Callable[[str, object], None]) -> Non
         "p50_ms": round(statistics.median(latencies) * 1000, 2),  # waiting writes excluded
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "max_ms": round(max(latencies) * 1000, 1),
+        "creates": len(tracked),
         "jobs": len(accepted),
         "succeeded": outcomes["success"],
         "failed_or_cancelled": outcomes["failure"],
