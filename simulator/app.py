@@ -22,7 +22,14 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 from .errors import ApiError, bad_value
-from .query import COLLECTION_PARAMS, RECORD_PARAMS, check_params, parse_fields, query_collection
+from .query import (
+    COLLECTION_PARAMS,
+    RECORD_PARAMS,
+    check_params,
+    parse_fields,
+    parse_int,
+    query_collection,
+)
 from .query import select_fields as _select
 
 if TYPE_CHECKING:
@@ -339,7 +346,7 @@ def create_app(sim: Simulator) -> Flask:
         params = _params()
         check_params(params, COLLECTION_PARAMS, _JOB_FIELDS)
         body = query_collection(
-            sim.jobs.records(),
+            sim.jobs.records(**_page_window(params)),
             params,
             href="/api/cluster/jobs",
             keys=("uuid",),
@@ -409,6 +416,23 @@ def create_app(sim: Simulator) -> Flask:
 
     register_control(app, sim, _json_response, _body)
     return app
+
+
+def _page_window(params: Mapping[str, str]) -> dict[str, Any]:
+    """For plain paging (no filter, no ``order_by``), the jobs the answer can show.
+
+    The page starts at ``start.uuid`` and is ``max_records`` long; the job after it decides
+    ``_links.next``. Rendering only those, not every retained job on every page, is what
+    makes paging 110,000 jobs take seconds rather than minutes (see docs/benchmarks.md).
+    """
+    if (
+        any(key not in COLLECTION_PARAMS for key in params)
+        or params.get("order_by")
+        or params.get("return_records", "true").strip().lower() not in ("true", "1")
+    ):
+        return {}
+    limit = parse_int(params, "max_records", 0, None)
+    return {"start": params.get("start.uuid"), "limit": None if limit is None else limit + 1}
 
 
 def _method_not_allowed(path: str, allowed: list[str]) -> ApiError:

@@ -594,11 +594,24 @@ class JobEngine:
                 self.changed.notify_all()
             return record
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every retained job's record, oldest first."""
+    def records(self, start: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Retained jobs' records, oldest first.
+
+        ``start`` (a job uuid) begins the list at that job (empty if it is not retained);
+        ``limit`` caps its length. Only the records returned are rendered.
+        """
         with self.lock:
             self.settle()
-            return [job.to_record() for job in self._jobs.values()]
+            if start is None:
+                jobs: Iterator[Job] = iter(self._jobs.values())
+            elif start in self._jobs:
+                position = list(self._jobs).index(start)
+                jobs = itertools.islice(self._jobs.values(), position, None)
+            else:
+                return []
+            if limit is not None:
+                jobs = itertools.islice(jobs, limit)
+            return [job.to_record() for job in jobs]
 
     def __iter__(self) -> Iterator[Job]:
         with self.lock:
