@@ -29,7 +29,7 @@ AUTH = ("admin", PASSWORD)
 TIMEOUT = 10.0
 VOLUMES = "/api/storage/volumes"
 JOBS = "/api/cluster/jobs"
-VOLUME = {"name": "v1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
+VOLUME: dict[str, Any] = {"name": "v1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
 ERROR_KEYS = {"message", "code", "target", "arguments"}
 

@@ -31,7 +31,7 @@ from simulator.cli import build_parser
 PASSWORD = "netapp1!"
 AUTH = ("admin", PASSWORD)
 TOKEN = base64.b64encode(b"admin:netapp1!").decode()
-VOLUME = {"name": "v1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
+VOLUME: dict[str, Any] = {"name": "v1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
 TIMEOUT = 5.0
 
 
@@ -152,7 +152,7 @@ def test_ontap_sim_stops_cleanly_within_2_s(signum: int) -> None:
 def test_ontap_sim_stops_within_2_s_while_a_write_waits_on_return_timeout() -> None:
     with ontap_sim("--clock", "real") as sim:
         url = sim.url()
-        script = {
+        script: dict[str, Any] = {
             "method": "POST",
             "path": "/api/storage/volumes",
             "steps": [{"state": "running", "seconds": 60}, {"state": "success"}],
@@ -194,7 +194,7 @@ def test_credentials_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPat
         compared.append((a, b))
         return compare(a, b)
 
-    monkeypatch.setattr(simulator.sim.hmac, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)  # what simulator.sim calls
     sim = Simulator(password=PASSWORD)
     cases = [("admin", PASSWORD, True), ("root", PASSWORD, False), ("admin", "x", False),
              ("root", "x", False), (None, None, False), ("", "", False)]  # fmt: skip
