@@ -178,11 +178,14 @@ def parse_bool(params: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def parse_fields(raw: str | None) -> list[str] | None:
-    """The ``fields`` argument as a list (a trailing comma is tolerated); None when absent."""
+    """The ``fields`` argument as a list (a trailing comma is tolerated).
+
+    None when absent or empty (``fields=``): both ask for the default fields.
+    """
     if raw is None:
         return None
     names = [part.strip() for part in raw.split(",")]
-    return [name for name in names if name]
+    return [name for name in names if name] or None
 
 
 def _known_field(record_fields: Iterable[str], name: str) -> bool:

@@ -35,6 +35,7 @@ from .query import (
     check_params,
     parse_bool,
     parse_fields,
+    parse_int,
     query_collection,
     select_fields,
 )
@@ -144,7 +145,7 @@ _VOLUME_EXAMPLE: Record = {
     "guarantee": {"type": "volume"},
     "snapshot_policy": {"name": "default"},
     "efficiency": {"compression": "none", "dedupe": "none", "policy": {"name": "auto"}},
-    "tiering": {"policy": "none", "min_cooling_days": 2},
+    "tiering": {"policy": "none", "min_cooling_days": 2, "object_tags": []},
     "autosize": {"mode": "off"},
     "qos": {"policy": {"name": "none"}},
     "encryption": {"enabled": False},
@@ -195,9 +196,22 @@ _SVM_EXAMPLE: Record = {
     "iscsi": _PROTOCOL_EXAMPLE,
     "fcp": _PROTOCOL_EXAMPLE,
     "nvme": _PROTOCOL_EXAMPLE,
+    "s3": _PROTOCOL_EXAMPLE,
+    "ndmp": {"allowed": True},
     "max_volumes": "unlimited",
+    "auto_enable_analytics": False,
+    "auto_enable_activity_tracking": False,
+    "storage": {"limit": 0, "limit_threshold_alert": 0},
     "_links": _links("/"),
 }
+#: SVM fields ONTAP has that this simulator does not model (accepted in ``fields`` and filters).
+# fmt: off
+_SVM_UNMODELLED = (
+    "anti_ransomware", "certificate", "dns", "fc_interfaces", "ip_interfaces",
+    "is_space_enforcement_logical", "is_space_reporting_logical", "ldap", "nis", "qos_policy",
+    "routes",
+)
+# fmt: on
 _VERSION_EXAMPLE = {"full": "", "generation": 9, "major": 15, "minor": 1}
 _AGGREGATE_EXAMPLE: Record = {
     "uuid": _UUID,
@@ -221,10 +235,11 @@ _NODE_EXAMPLE: Record = {
 #: Dotted leaf names of each record type, for ``fields`` and filter validation.
 VOLUME_FIELDS = (*leaf_names(_VOLUME_EXAMPLE), *_VOLUME_UNMODELLED)
 SNAPSHOT_FIELDS = tuple(leaf_names(_SNAPSHOT_EXAMPLE))
-SVM_FIELDS = tuple(leaf_names(_SVM_EXAMPLE))
+SVM_FIELDS = (*leaf_names(_SVM_EXAMPLE), *_SVM_UNMODELLED)
 AGGREGATE_FIELDS = tuple(leaf_names(_AGGREGATE_EXAMPLE))
 NODE_FIELDS = tuple(leaf_names(_NODE_EXAMPLE))
 _CLUSTER_FIELDS = ("name", "uuid", *("version." + k for k in _VERSION_EXAMPLE), "_links.self.href")
+_SINGLETON_PARAMS = RECORD_PARAMS | {"max_records"}
 _SOFTWARE_FIELDS = (
     *("version", "nodes.name", "nodes.version", "state", "pending_version"),
     *("elapsed_duration", "estimated_duration", "_links.self.href"),
@@ -496,6 +511,7 @@ _VOLUME_SCHEMA: Schema = {
     "tiering": {
         "policy": _choice("all", "auto", "backup", "none", "snapshot_only"),
         "min_cooling_days": _integer(2, 183),
+        "object_tags": _tags,
     },
     "autosize": {"mode": _choice("grow", "grow_shrink", "off")},
     "qos": {"policy": {"name": _nonempty}},
@@ -517,7 +533,7 @@ _SNAPSHOT_PATCH: Schema = {
 }
 _SNAPSHOT_POST: Schema = {**_SNAPSHOT_PATCH, "volume": _REFERENCE, "svm": _REFERENCE}
 
-_PROTOCOLS = ("nfs", "cifs", "iscsi", "fcp", "nvme")
+_PROTOCOLS = ("nfs", "cifs", "iscsi", "fcp", "nvme", "s3")
 _PROTOCOL: Schema = {"enabled": _boolean, "allowed": _boolean}
 _SVM_SCHEMA: Schema = {
     "name": _svm_name,
@@ -533,7 +549,12 @@ _SVM_SCHEMA: Schema = {
     "iscsi": _PROTOCOL,
     "fcp": _PROTOCOL,
     "nvme": _PROTOCOL,
+    "s3": _PROTOCOL,
+    "ndmp": {"allowed": _boolean},
     "max_volumes": _max_volumes,
+    "auto_enable_analytics": _boolean,
+    "auto_enable_activity_tracking": _boolean,
+    "storage": {"limit": _integer(0), "limit_threshold_alert": _integer(0, 100)},
 }
 
 
@@ -557,6 +578,11 @@ def _check_body(
         if spec is None:
             raise _refused_field(dotted, known_names)
         if isinstance(spec, Mapping):
+            if isinstance(value, str) and "name" in spec:
+                # A bare string names a named reference: ONTAP takes "ipspace": "Default" for
+                # {"name": "Default"} (INFERRED from netapp.ontap's na_ontap_svm, whose REST
+                # bodies send ipspace and snapshot_policy so to real clusters).
+                value = {"name": value}
             if not isinstance(value, Mapping):
                 raise _invalid(dotted, value, "expected an object")
             out[key] = _check_body(value, spec, dotted + ".", known_names)
@@ -1138,7 +1164,11 @@ class _State:
             "ipspace": {"name": "Default", "uuid": _derived_uuid("ipspace", "Default")},
             "snapshot_policy": {"name": "default"},
             **{p: {"enabled": False, "allowed": True} for p in _PROTOCOLS},
+            "ndmp": {"allowed": True},
             "max_volumes": "unlimited",
+            "auto_enable_analytics": False,
+            "auto_enable_activity_tracking": False,
+            "storage": {"limit": 0, "limit_threshold_alert": 0},
         }
         _deep_merge(record, body)
         aggregates = record["aggregates"]
@@ -1479,9 +1509,9 @@ class Inventory:
         with self.lock:
             state = self._state
             if kind == "cluster":
-                return self._one(state.render_cluster(), params, _CLUSTER_FIELDS, keys=())
+                return self._singleton(state.render_cluster(), params, _CLUSTER_FIELDS)
             if kind == "software":
-                return self._one(state.render_software(), params, _SOFTWARE_FIELDS, keys=())
+                return self._singleton(state.render_software(), params, _SOFTWARE_FIELDS)
             if kind == "nodes":
                 return self._many([state.render_node()], params, NODE_FIELDS, path)
             if kind == "node":
@@ -1518,6 +1548,17 @@ class Inventory:
                 return self._many(records, params, SVM_FIELDS, path)
             svm_uuid = state.svm_uuid(ids[0])
             return self._one(state.render_svm(svm_uuid), params, SVM_FIELDS)
+
+    @staticmethod
+    def _singleton(record: Record, params: Mapping[str, str], field_names: Iterable[str]) -> Record:
+        """A GET on an object outside any collection (the cluster, its software).
+
+        ``max_records`` is accepted and ignored there (INFERRED: generic readers such as
+        ``na_ontap_rest_info`` send it on every GET, and work against real clusters).
+        """
+        check_params(params, _SINGLETON_PARAMS, field_names)
+        parse_int(params, "max_records", 0, None)
+        return select_fields(record, parse_fields(params.get("fields")), ())
 
     @staticmethod
     def _one(
