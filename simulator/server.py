@@ -123,6 +123,10 @@ class _Handler(WSGIRequestHandler):
                 stream.close()
         self.connections.discard(self.connection)
 
+    def version_string(self) -> str:
+        """ONTAP's ``Server`` header, on every answer (transport-level refusals included)."""
+        return "libzapid-httpd"
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """No access log: the CLI writes its own line per request."""
 
@@ -238,6 +242,8 @@ class _Handler(WSGIRequestHandler):
             has_length = False
             for name, value in headers:
                 key = name.lower()
+                if key == "server":
+                    continue  # send_response() already sent ours: one Server header only
                 if key == "connection":
                     if value.strip().lower() == "close":
                         self.close_connection = True

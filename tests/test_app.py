@@ -632,3 +632,10 @@ def test_64_waiting_writes_do_not_delay_other_requests() -> None:
         for thread in threads:
             thread.join(timeout=10)
     assert statuses == [202] * 64
+
+
+def test_one_server_header_over_http() -> None:
+    with serve(Simulator()) as handle:
+        response = requests.get(handle.url + "/api/cluster", auth=("admin", "netapp1!"), timeout=5)
+        raw = response.raw.headers.getlist("Server")
+    assert raw == ["libzapid-httpd"]
