@@ -42,6 +42,8 @@ __all__ = [
 DEFAULT_USERNAME = "admin"
 DEFAULT_PASSWORD = "netapp1!"  # noqa: S105 - the documented default of a local test double
 WRITE_METHODS = ("POST", "PATCH", "DELETE")
+#: 9999-12-31T23:59:59Z: ONTAP timestamps cannot go further.
+_LAST_TIME = 253_402_300_799.0
 _REDACT = ("password", "passphrase", "secret", "token", "authorization")
 _ids = itertools.count(1)
 
@@ -352,8 +354,10 @@ class Simulator:
         if isinstance(seconds, bool) or not isinstance(seconds, int | float):
             raise bad_value("advance", f'"advance" must be a number of seconds, got {seconds!r}')
         try:
+            if float(seconds) > _LAST_TIME - self.clock.now():
+                raise ValueError("advance would move the clock past the year 9999")
             now = self.clock.advance(float(seconds))
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise bad_value("advance", str(exc)) from None
         self.jobs.settle()
         return now

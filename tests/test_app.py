@@ -639,3 +639,13 @@ def test_one_server_header_over_http() -> None:
         response = requests.get(handle.url + "/api/cluster", auth=("admin", "netapp1!"), timeout=5)
         raw = response.raw.headers.getlist("Server")
     assert raw == ["libzapid-httpd"]
+
+
+@pytest.mark.parametrize("seconds", [10**30, 1e300, 253_402_300_799.0])
+def test_python_advance_refuses_to_pass_year_9999(seconds: float) -> None:
+    from simulator import ApiError
+
+    sim = Simulator()
+    with pytest.raises(ApiError, match="9999|advance"):
+        sim.advance(seconds)
+    assert sim.clock.now() == VIRTUAL_EPOCH
