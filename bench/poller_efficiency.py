@@ -13,7 +13,8 @@ fixed grid do not all meet the end exactly. Pollers, each against the same simul
   see long jobs end. ``poll_interval=1, poll_timeout=3600`` is the fixed 1 s baseline;
 - Trident's schedule, modelled in Python on cenkalti/backoff v4's ``ExponentialBackOff``
   (GET at once, then 1 s x1.414 capped at 2 s, ±10 % jitter, give up when elapsed + next
-  sleep > 120 s), GETs with ``fields=state``.
+  sleep > 120 s), GETs with ``fields=state``, then one GET with ``fields=**`` once the job
+  ended (``RestClient.PollJobStatus`` in storage_drivers/ontap/api/ontap_rest.go).
 
 GETs are counted from the simulator's journal; "late" is the time of the GET that saw the end
 minus the job's scripted end.
@@ -144,7 +145,12 @@ def trident_waiter(
     randomization: float = 0.1,
     max_elapsed: float = 120.0,
 ) -> Callable[[], Any]:
-    """cenkalti/backoff v4 ``RetryNotify`` with Trident's ``PollJobStatus`` settings."""
+    """cenkalti/backoff v4 ``RetryNotify`` with Trident's ``PollJobStatus`` settings.
+
+    ``NextBackOff``: a uniform draw in ``current * (1 ± randomization)``, then ``current``
+    grows by ``multiplier`` up to ``max_interval``; stop when elapsed + that draw would pass
+    ``max_elapsed``.
+    """
 
     def wait() -> str:
         with requests.Session() as session:
@@ -153,6 +159,8 @@ def trident_waiter(
             while True:
                 r = session.get(url + href, params={"fields": "state"}, timeout=30)
                 if r.ok and r.json().get("state") in ("success", "failure"):
+                    # Then PollJobStatus reads the whole record once more (fields=**).
+                    session.get(url + href, params={"fields": "**"}, timeout=30)
                     return str(r.json()["state"])
                 delta = randomization * current
                 low = current - delta
