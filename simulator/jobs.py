@@ -503,6 +503,7 @@ class JobEngine:
         self.lock = lock or threading.RLock()
         self.changed = threading.Condition(self.lock)
         self._jobs: dict[str, Job] = {}
+        self._vanished: dict[str, Job] = {}  # records gone early; their work goes on
         self._due: list[tuple[float, int, str]] = []
         self._expiry: list[tuple[float, int, str]] = []
         self._seq = itertools.count()
@@ -525,7 +526,7 @@ class JobEngine:
             changed = False
             while self._due and self._due[0][0] <= now:
                 entry_due, _, job_uuid = heapq.heappop(self._due)
-                job = self._jobs.get(job_uuid)
+                job = self._jobs.get(job_uuid) or self._vanished.get(job_uuid)
                 due = job.next_change() if job is not None else None
                 if job is None or due is None or due != entry_due:
                     continue  # stale: the job ended, paused or was rescheduled
@@ -536,13 +537,14 @@ class JobEngine:
                 changed = True
             while self._expiry and self._expiry[0][0] <= now:
                 _, _, job_uuid = heapq.heappop(self._expiry)
-                job = self._jobs.get(job_uuid)
+                job = self._jobs.get(job_uuid) or self._vanished.get(job_uuid)
                 if (
                     job is not None
                     and job.ended_at is not None
                     and job.ended_at + self.retention <= now
                 ):
-                    del self._jobs[job_uuid]
+                    self._jobs.pop(job_uuid, None)
+                    self._vanished.pop(job_uuid, None)
                     changed = True
             if changed:
                 self.changed.notify_all()
@@ -645,11 +647,17 @@ class JobEngine:
             self.changed.notify_all()
 
     def purge(self, job_uuid: str) -> bool:
-        """Forget a job at once (a "vanish" fault); True if it existed."""
+        """Make a job's record vanish now (a "vanish" fault); True if it was readable.
+
+        Reads answer 404 from now on, as for a job purged early, but the work goes on: a job
+        that succeeds still applies its effect, as on a cluster that lost the job record.
+        """
         with self.lock:
-            existed = self._jobs.pop(job_uuid, None) is not None
+            job = self._jobs.pop(job_uuid, None)
+            if job is not None and not job.terminal:
+                self._vanished[job_uuid] = job
             self.changed.notify_all()
-            return existed
+            return job is not None
 
     def wait(self, job_uuid: str, timeout: float) -> Job:
         """Wait up to ``timeout`` clock seconds for the job to end (autojump on a virtual clock).
@@ -671,6 +679,7 @@ class JobEngine:
         """Forget every job."""
         with self.lock:
             self._jobs.clear()
+            self._vanished.clear()
             self._due.clear()
             self._expiry.clear()
             self.changed.notify_all()

@@ -464,3 +464,22 @@ def test_engine_is_thread_safe(engine: JobEngine, clock: VirtualClock) -> None:
         thread.join(timeout=30)
     assert len(applied) == 400
     assert all(job.state == "success" for job in engine)
+
+
+def test_a_vanished_job_still_does_its_work(engine: JobEngine, clock: VirtualClock) -> None:
+    applied: list[int] = []
+    job = engine.create(
+        "x",
+        script({"state": "running", "seconds": 5}, {"state": "success"}),
+        effect=lambda: applied.append(1),
+    )
+    assert engine.purge(job.uuid)
+    with pytest.raises(ApiError):
+        engine.record(job.uuid)
+    assert engine.records() == []
+    clock.advance(5)
+    engine.settle()
+    assert applied == [1]
+    with pytest.raises(ApiError):
+        engine.record(job.uuid)
+    assert not engine.purge(job.uuid)

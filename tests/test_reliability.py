@@ -732,15 +732,18 @@ def test_vanish_fault_on_a_job_read_purges_the_job(call: Transport) -> None:
     assert call.faults_journaled() == [None, None, "vanish", None, None]
 
 
-def test_vanish_fault_on_a_write_purges_its_job_and_its_effect(call: Transport) -> None:
-    """The job disappears before it ran: the client holds a link to nothing; no volume."""
+def test_vanish_fault_on_a_write_hides_its_job_but_not_its_work(call: Transport) -> None:
+    """The job record disappears at once, yet the work goes on: the client holds a link to
+    nothing (404) while the volume still appears, as on a cluster that lost the job record."""
     call.fault(method="POST", path=VOLUMES, vanish=True)
     answer = call.post_volume()
     assert answer.status == 202
     job = answer.json()["job"]["uuid"]
     assert call("GET", f"{JOBS}/{job}").status == 404
-    call("POST", "/simulator/clock", {"advance": 60})
     assert call("GET", VOLUMES).json()["num_records"] == 0
+    call("POST", "/simulator/clock", {"advance": 60})
+    assert call("GET", f"{JOBS}/{job}").status == 404
+    assert call("GET", VOLUMES).json()["num_records"] == 1
 
 
 def test_vanish_fault_after_return_timeout_leaves_the_effect(call: Transport) -> None:
