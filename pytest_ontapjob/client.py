@@ -79,6 +79,16 @@ def _retry_after(value: str | None, now: float) -> float | None:
     return max(seconds, 0.0)
 
 
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a requests error, named by type and text (no headers in it)."""
+    while exc.__context__ is not None or exc.__cause__ is not None:
+        inner = exc.__cause__ or exc.__context__
+        assert inner is not None
+        exc = inner
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _check_return_timeout(value: object) -> int | None:
     if value is None:
         return None
@@ -170,12 +180,12 @@ class OntapClient:
             response = self.session.request(
                 method, url, params=params, json=json, timeout=timeout, verify=self.verify
             )
-        except requests.Timeout as exc:
-            raise TransientError(f"{method} {path}: no answer within {read_timeout:g} s") from exc
+        # ``from None``: the chained requests/urllib3 exceptions hold the request's headers,
+        # Authorization included, and pytest prints frame arguments of chained tracebacks.
+        except requests.Timeout:
+            raise TransientError(f"{method} {path}: no answer within {read_timeout:g} s") from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise TransientError(
-                f"{method} {path}: connection failed ({type(exc).__name__})"
-            ) from exc
+            raise TransientError(f"{method} {path}: connection failed: {_reason(exc)}") from None
         logger.debug("%s %s -> %s", method, path, response.status_code)
         return response
 
@@ -202,7 +212,7 @@ class OntapClient:
         try:
             response = self._send("GET", path, params=params, read_timeout=self.policy.read_timeout)
         except TransientError as exc:
-            raise TransportError(str(exc)) from exc.__cause__
+            raise TransportError(str(exc)) from None
         if response.status_code >= 400:
             raise self._error(response)
         body = self._json(response, f"GET {path}")
@@ -274,9 +284,7 @@ class OntapClient:
                     method, path, params=query, json=json, read_timeout=read_timeout
                 )
             except TransientError as exc:
-                raise TransportError(
-                    f"{exc}; the write may or may not have been applied"
-                ) from exc.__cause__
+                raise TransportError(f"{exc}; the write may or may not have been applied") from None
             if response.status_code not in _WRITE_RETRY_STATUSES:
                 break
             attempts += 1

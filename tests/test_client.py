@@ -338,3 +338,19 @@ def test_real_clock_deadline_with_slow_job_gets() -> None:
         wall = time.monotonic() - started
     assert wall < 1.5
     assert wall >= 0.9
+
+
+def test_connection_errors_carry_no_credentials_in_their_chain() -> None:
+    import socket
+    import traceback
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again at once: nothing listens there
+    with OntapClient(f"http://127.0.0.1:{port}", auth=("admin", "hunter2")) as c:
+        with pytest.raises(TransportError) as info:
+            c.get("/api/cluster")
+    text = "".join(traceback.format_exception(info.value))
+    assert "Connection" in str(info.value)
+    assert "hunter2" not in text and "Basic" not in text and "Authorization" not in text
+    assert info.value.__cause__ is None and info.value.__suppress_context__
