@@ -46,3 +46,8 @@ def test_production_client_example_runs_against_a_tls_simulator(
         code = code.replace('("automation"', '("admin"')
         exec(compile(code, "README", "exec"), {})
     assert capsys.readouterr().out.startswith("201 success 0 ")
+
+
+def test_readme_quotes_the_example_test_file_verbatim() -> None:
+    example = (README.parent / "tests" / "examples" / "test_example_volume.py").read_text()
+    assert example in python_blocks()
