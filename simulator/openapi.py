@@ -3,7 +3,9 @@
 Served at ``GET /simulator/openapi.json``. Names, types, enums, query parameters, statuses and
 bodies follow ONTAP's published REST spec for these paths (``basePath`` ``/api``, so paths read
 ``/cluster/jobs`` and the server URL is ``/api``), narrowed where the simulator models less than
-ONTAP does (fewer volume fields, fewer enum values accepted on writes). Extra asynchronous
+ONTAP does (fewer volume fields, fewer enum values accepted on writes). One rename: the snapshot
+paths call their volume parameter ``volume_uuid`` where ONTAP writes ``{volume.uuid}``, which
+tools expanding path templates as format strings (schemathesis) cannot take. Extra asynchronous
 endpoints a scenario declares are included. The ``/simulator/...`` control API is not part of
 this document: it is not ONTAP's, and the README describes it.
 
@@ -539,7 +541,7 @@ class _Builder:
         post_required: Iterable[str] = ("name",),
     ) -> None:
         """GET/POST on ``collection``, GET/PATCH/DELETE on ``record_path``."""
-        self.read_collection(collection, record, tag, f"Retrieves {tag.lower()}", scope)
+        self.read_collection(collection, record, tag, f"Retrieves {record}s", scope)
         self.write(
             collection,
             "post",
