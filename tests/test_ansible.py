@@ -119,6 +119,13 @@ def test_singletons_take_max_records_and_empty_fields_mean_the_defaults(
     assert nodes["records"][0]["version"]["full"].startswith("NetApp Release 9.15.1")
 
 
+@pytest.mark.parametrize("name", ["lifecycle.yml", "facts.yml", "jobs.yml", "jobs-scenario.json"])
+def test_docs_quote_the_files_the_tests_use_verbatim(name: str) -> None:
+    doc = (REPO / "docs" / "ansible.md").read_text()
+    text = (PLAYBOOKS / name).read_text()
+    assert f"\n{text}```\n" in doc, f"docs/ansible.md no longer quotes {name} verbatim"
+
+
 # -- ansible-playbook against ontap-sim --tls -------------------------------------------
 def ansible_playbook(environ: Mapping[str, str], repo: Path = REPO) -> str:
     """The ansible-playbook binary, or skip (fail in CI) saying how to get one."""
@@ -382,42 +389,13 @@ def test_the_certificate_is_verified(
 
 
 # -- scripted jobs and faults -----------------------------------------------------------
-#: The scripts the jobs playbook meets, one per write (see tests/ansible/jobs.yml).
-JOB_SCRIPTS = [
-    {
-        "method": "POST",
-        "path": "/api/storage/volumes",
-        "steps": [
-            {"state": "queued", "seconds": 1},
-            {"state": "running", "seconds": 2},
-            {"state": "paused", "seconds": 5},
-            {"state": "running", "seconds": 2},
-            {"state": "success"},
-        ],
-    },
-    {
-        "method": "PATCH",
-        "path": "/api/storage/volumes/*",
-        "steps": [
-            {"state": "running", "seconds": 1},
-            {"state": "paused", "seconds": 3600, "message": "Waiting for the administrator."},
-            {"state": "success"},
-        ],
-    },
-    {
-        "method": "POST",
-        "path": "/api/storage/volumes/*/snapshots",
-        "steps": [
-            {"state": "running", "seconds": 2},
-            {
-                "state": "failure",
-                "message": "Failed to create snapshot: volume is busy.",
-                "code": 2,
-            },
-        ],
-    },
-]
-FAULT = {"method": "POST", "path": "/api/svm/svms", "status": 503}
+#: The scripts and the fault jobs.yml meets; also a scenario file for ``ontap-sim --scenario``.
+JOBS_SCENARIO = PLAYBOOKS / "jobs-scenario.json"
+
+
+def test_the_jobs_scenario_loads_as_a_scenario_file() -> None:
+    sim = Simulator(scenario=JOBS_SCENARIO)
+    assert [s["method"] for s in sim.scripts()] == ["POST", "PATCH", "POST"]
 
 
 @pytest.fixture(scope="module")
@@ -425,9 +403,11 @@ def scripted(
     playbook_bin: str, tls_sim: SimProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> PlaybookRun:
     tls_sim.reset()
-    for script in JOB_SCRIPTS:
+    scenario = json.loads(JOBS_SCENARIO.read_text())
+    for script in scenario["scripts"]:
         tls_sim.control("POST", "/simulator/scripts", script)
-    tls_sim.control("POST", "/simulator/faults", FAULT)
+    for fault in scenario["faults"]:
+        tls_sim.control("POST", "/simulator/faults", fault)
     return run_playbook(playbook_bin, tls_sim, "jobs.yml", tmp_path_factory.mktemp("j"))
 
 
