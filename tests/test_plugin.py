@@ -736,8 +736,8 @@ def test_live_mode_verifies_tls_with_a_ca_bundle_or_skips_it_when_told(
         result.assert_outcomes(failed=1)
         result.stdout.fnmatch_lines(
             [
-                "*CERTIFICATE_VERIFY_FAILED*",
-                "*TransportError: POST /api/storage/volumes: *(SSLError)*",
+                "*TransportError: POST /api/storage/volumes: connection failed: "
+                "SSLCertVerificationError*CERTIFICATE_VERIFY_FAILED*",
             ]
         )
 
