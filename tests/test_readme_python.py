@@ -51,3 +51,15 @@ def test_production_client_example_runs_against_a_tls_simulator(
 def test_readme_quotes_the_example_test_file_verbatim() -> None:
     example = (README.parent / "tests" / "examples" / "test_example_volume.py").read_text()
     assert example in python_blocks()
+
+
+def test_readme_quotes_the_netapp_ontap_example_verbatim() -> None:
+    import ast
+
+    source = (README.parent / "tests" / "test_netapp_ontap.py").read_text()
+    node = next(
+        n
+        for n in ast.parse(source).body
+        if isinstance(n, ast.FunctionDef) and n.name == "example_create_volume"
+    )
+    assert ast.get_source_segment(source, node) + "\n" in python_blocks()
