@@ -18,7 +18,6 @@ Faults apply to the ONTAP API only, never to ``/simulator/...``, so a test can a
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
 import math
 import random
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApiError, bad_value
+from .rules import CountedRule, take_first
 
 __all__ = ["FAULT_KINDS", "MALFORMED_MODES", "FaultRule", "FaultSet"]
 
@@ -83,7 +83,7 @@ def _number(data: Mapping[str, Any], name: str, *, low: float, high: float | Non
 
 
 @dataclass
-class FaultRule:
+class FaultRule(CountedRule):
     """One fault rule; ``remaining`` is None for a rule that never runs out."""
 
     kind: str
@@ -177,8 +177,8 @@ class FaultRule:
             rule.malformed = mode
         return rule
 
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method in ("*", method.upper())) and fnmatch.fnmatchcase(path, self.path)
+    def fires(self) -> bool:
+        return self.probability >= 1.0 or self.rng.random() < self.probability
 
     def error(self) -> ApiError:
         """The ONTAP error a ``status`` fault answers with."""
@@ -241,18 +241,7 @@ class FaultSet:
     def take(self, method: str, path: str) -> FaultRule | None:
         """The first rule that fires for this request (spending one of its ``times``)."""
         with self._lock:
-            for rule in self._rules:
-                if rule.remaining is not None and rule.remaining <= 0:
-                    continue
-                if not rule.matches(method, path):
-                    continue
-                if rule.probability < 1.0 and rule.rng.random() >= rule.probability:
-                    continue
-                rule.hits += 1
-                if rule.remaining is not None:
-                    rule.remaining -= 1
-                return rule
-            return None
+            return take_first(self._rules, method, path)
 
     def list(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -25,6 +25,7 @@ from .faults import FaultRule, FaultSet
 from .jobs import DEFAULT_SCRIPT, JobEngine, JobScript, ScriptError
 from .query import parse_int
 from .resources import Inventory, WritePlan
+from .rules import CountedRule, take_first
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -49,7 +50,7 @@ _ids = itertools.count(1)
 
 
 @dataclass
-class ScriptRule:
+class ScriptRule(CountedRule):
     """Script ``script`` for the next ``remaining`` writes matching ``method`` and ``path``."""
 
     method: str
@@ -57,10 +58,7 @@ class ScriptRule:
     script: JobScript
     remaining: int | None = 1
     id: int = field(default_factory=lambda: next(_ids))
-    used: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method) and fnmatch.fnmatchcase(path, self.path)
+    hits: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,7 +66,7 @@ class ScriptRule:
             "method": self.method,
             "path": self.path,
             "times": self.remaining,
-            "used": self.used,
+            "hits": self.hits,
             **self.script.to_json(),
         }
 
@@ -337,15 +335,8 @@ class Simulator:
 
     def _take_script(self, method: str, path: str) -> JobScript:
         with self.lock:
-            for rule in self._scripts:
-                if rule.remaining is not None and rule.remaining <= 0:
-                    continue
-                if rule.matches(method, path):
-                    rule.used += 1
-                    if rule.remaining is not None:
-                        rule.remaining -= 1
-                    return rule.script
-            return self.default_script
+            rule = take_first(self._scripts, method, path)
+            return rule.script if rule is not None else self.default_script
 
     def advance(self, seconds: float) -> float:
         """Move a virtual clock forward; returns the new time. 409 ApiError on a real clock."""
