@@ -15,10 +15,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import requests
@@ -56,8 +57,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
 
 
 def call(client: FlaskClient, method: str, path: str, body: Any = None) -> Any:
-    response = client.open(path, method=method, headers=HEADERS, json=body)
-    return response
+    return client.open(path, method=method, headers=HEADERS, json=body)
 
 
 def test_a_bare_name_stands_for_a_named_reference(api: FlaskClient) -> None:
@@ -188,6 +188,19 @@ class SimProcess:
         return records
 
 
+def read_lines(stream: IO[str], count: int, timeout: float) -> list[str]:
+    """The next ``count`` lines of ``stream``; fail if they take longer than ``timeout``."""
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: lines.extend(stream.readline() for _ in range(count)), daemon=True
+    )
+    reader.start()
+    reader.join(timeout)
+    if reader.is_alive():
+        pytest.fail(f"ontap-sim printed {lines!r} and no more in {timeout} s")
+    return lines
+
+
 @pytest.fixture(scope="module")
 def playbook_bin() -> str:
     return ansible_playbook(os.environ)
@@ -206,7 +219,7 @@ def tls_sim(playbook_bin: str) -> Iterator[SimProcess]:
     )
     try:
         assert proc.stdout is not None
-        first, second = proc.stdout.readline(), proc.stdout.readline()
+        first, second = read_lines(proc.stdout, 2, timeout=30)
         assert first.startswith("ontap-sim listening on https://"), first
         assert second.startswith("ontap-sim CA certificate: "), second
         sim = SimProcess(url=first.split()[-1], ca_file=second.split(": ", 1)[1].strip())
