@@ -63,3 +63,8 @@ def test_readme_quotes_the_netapp_ontap_example_verbatim() -> None:
         if isinstance(n, ast.FunctionDef) and n.name == "example_create_volume"
     )
     assert ast.get_source_segment(source, node) + "\n" in python_blocks()
+
+
+def test_readme_quotes_the_ansible_playbook_verbatim() -> None:
+    playbook = (README.parent / "tests" / "ansible" / "lifecycle.yml").read_text()
+    assert f"```yaml\n{playbook}```" in README.read_text(encoding="utf-8")
