@@ -10,7 +10,8 @@ from one thread, auth and journal on:
 - ``http keep-alive``: ``requests.Session`` to ``serve(sim)`` on 127.0.0.1 (the default
   transport), server thread in this process as the fixtures run it;
 - ``OntapClient.wait (http)`` / ``(inprocess)``: a whole ``wait()`` on a job that ends after N
-  polls, divided by N: everything a poll costs inside the product (poller, client, transport).
+  polls, divided by N: everything a poll costs inside the product (poller, client, transport);
+  also with the session's ``trust_env`` off (no proxy lookup in ``os.environ`` per request).
 
 From the repository root::
 
@@ -123,7 +124,7 @@ def _client(sim: Simulator, transport: str) -> Iterator[OntapClient]:
         )
 
 
-def client_wait(transport: str) -> Mode:
+def client_wait(transport: str, trust_env: bool = True) -> Mode:
     def mode(sim: Simulator, job: str, gets: int) -> tuple[float, float]:
         # The GET that ends a polls step still shows it; the next one shows success.
         steps = [{"state": "running", "polls": gets - 1}, {"state": "success"}]
@@ -131,6 +132,7 @@ def client_wait(transport: str) -> Mode:
         uuid = sim.submit("POST", PATH, {}, {}).job_uuid
         assert uuid is not None
         with _client(sim, transport) as client:
+            client.session.trust_env = trust_env
             client.get("/api/cluster")  # connect / warm up
             t0 = _now()
             result = client.wait(uuid)
@@ -148,6 +150,10 @@ MODES: dict[str, Mode] = {
     "http keep-alive": http_keepalive,
     "OntapClient.wait (inprocess)": client_wait("inprocess"),
     "OntapClient.wait (http)": client_wait("http"),
+    # A proposal, measured: requests scans os.environ for proxy settings twice per request
+    # unless the session's trust_env is off (sensible for a client of the local simulator).
+    "OntapClient.wait (inprocess, trust_env=False)": client_wait("inprocess", trust_env=False),
+    "OntapClient.wait (http, trust_env=False)": client_wait("http", trust_env=False),
 }
 
 
