@@ -646,6 +646,6 @@ def test_python_advance_refuses_to_pass_year_9999(seconds: float) -> None:
     from simulator import ApiError
 
     sim = Simulator()
-    with pytest.raises(ApiError, match="9999|advance"):
+    with pytest.raises(ApiError, match=r"9999|advance"):
         sim.advance(seconds)
     assert sim.clock.now() == VIRTUAL_EPOCH
