@@ -271,15 +271,16 @@ def create_app(sim: Simulator) -> Flask:
             except Exception as exc:  # a journal bug must not turn an answer into a 500
                 sim.errors.append(exc)
                 error_log.error("cannot journal %s %s", request.method, request.path, exc_info=exc)
-        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        access_log.info(
-            '%s "%s %s" %s %.1fms',
-            request.remote_addr or "-",
-            request.method,
-            _logged_path(),
-            "dropped" if g.get("drop") else response.status_code,
-            elapsed,
-        )
+        if access_log.isEnabledFor(logging.INFO):  # its arguments cost ~6 % of a job GET
+            elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+            access_log.info(
+                '%s "%s %s" %s %.1fms',
+                request.remote_addr or "-",
+                request.method,
+                _logged_path(),
+                "dropped" if g.get("drop") else response.status_code,
+                elapsed,
+            )
         return response
 
     def _journal(response: Response | None) -> None:
