@@ -12,22 +12,19 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 import requests
 from flask.testing import FlaskClient
+from simproc import REPO, ontap_sim
 
 from simulator import VIRTUAL_EPOCH, Simulator
 
-REPO = Path(__file__).resolve().parent.parent
 PLAYBOOKS = REPO / "tests" / "ansible"
 AUTH = ("admin", "netapp1!")
 HEADERS = {"Authorization": "Basic " + base64.b64encode(b"admin:netapp1!").decode()}
@@ -161,7 +158,7 @@ def test_without_ansible_the_tests_skip_locally_and_fail_in_ci(tmp_path: Path) -
 
 
 @dataclass
-class SimProcess:
+class TlsSim:
     """An ``ontap-sim --tls --clock virtual`` process and an HTTPS session on it."""
 
     url: str
@@ -188,54 +185,20 @@ class SimProcess:
         return records
 
 
-def read_lines(stream: IO[str], count: int, timeout: float) -> list[str]:
-    """The next ``count`` lines of ``stream``; fail if they take longer than ``timeout``."""
-    lines: list[str] = []
-    reader = threading.Thread(
-        target=lambda: lines.extend(stream.readline() for _ in range(count)), daemon=True
-    )
-    reader.start()
-    reader.join(timeout)
-    if reader.is_alive():
-        pytest.fail(f"ontap-sim printed {lines!r} and no more in {timeout} s")
-    return lines
-
-
 @pytest.fixture(scope="module")
 def playbook_bin() -> str:
     return ansible_playbook(os.environ)
 
 
 @pytest.fixture(scope="module")
-def tls_sim(playbook_bin: str) -> Iterator[SimProcess]:
-    env = {k: v for k, v in os.environ.items() if k != "ONTAP_SIM_PASSWORD"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", "0", "--tls", "--clock", "virtual"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=REPO,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        first, second = read_lines(proc.stdout, 2, timeout=30)
-        assert first.startswith("ontap-sim listening on https://"), first
-        assert second.startswith("ontap-sim CA certificate: "), second
-        sim = SimProcess(url=first.split()[-1], ca_file=second.split(": ", 1)[1].strip())
+def tls_sim(playbook_bin: str) -> Iterator[TlsSim]:
+    with ontap_sim("--tls", "--clock", "virtual") as process:
+        url = process.url()
+        assert url.startswith("https://"), url
+        sim = TlsSim(url=url, ca_file=process.ca_file())
         sim.session.auth = AUTH
         yield sim
         sim.session.close()
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 @dataclass
@@ -266,7 +229,7 @@ def _pattern(path: str) -> str:
 
 
 def run_playbook(
-    playbook_bin: str, sim: SimProcess, playbook: str, tmp: Path, *, ca: bool = True
+    playbook_bin: str, sim: TlsSim, playbook: str, tmp: Path, *, ca: bool = True
 ) -> PlaybookRun:
     """Run ``tests/ansible/<playbook>`` on ``sim`` with the JSON callback; its tasks' results."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
@@ -305,7 +268,7 @@ def run_playbook(
 
 @pytest.fixture(scope="module")
 def lifecycle(
-    playbook_bin: str, tls_sim: SimProcess, tmp_path_factory: pytest.TempPathFactory
+    playbook_bin: str, tls_sim: TlsSim, tmp_path_factory: pytest.TempPathFactory
 ) -> PlaybookRun:
     tls_sim.reset()
     return run_playbook(playbook_bin, tls_sim, "lifecycle.yml", tmp_path_factory.mktemp("a"))
@@ -391,9 +354,7 @@ def test_rest_info_default_subset_and_node_versions(lifecycle: PlaybookRun) -> N
     assert nodes[0]["version"]["generation"] == 9 and nodes[0]["version"]["major"] == 15
 
 
-def test_the_certificate_is_verified(
-    playbook_bin: str, tls_sim: SimProcess, tmp_path: Path
-) -> None:
+def test_the_certificate_is_verified(playbook_bin: str, tls_sim: TlsSim, tmp_path: Path) -> None:
     tls_sim.reset()
     run = run_playbook(playbook_bin, tls_sim, "facts.yml", tmp_path, ca=False)
     result = run.tasks["rest_info default subset"]
@@ -413,7 +374,7 @@ def test_the_jobs_scenario_loads_as_a_scenario_file() -> None:
 
 @pytest.fixture(scope="module")
 def scripted(
-    playbook_bin: str, tls_sim: SimProcess, tmp_path_factory: pytest.TempPathFactory
+    playbook_bin: str, tls_sim: TlsSim, tmp_path_factory: pytest.TempPathFactory
 ) -> PlaybookRun:
     tls_sim.reset()
     scenario = json.loads(JOBS_SCENARIO.read_text())
@@ -424,13 +385,13 @@ def scripted(
     return run_playbook(playbook_bin, tls_sim, "jobs.yml", tmp_path_factory.mktemp("j"))
 
 
-def job_of(run: PlaybookRun, tls_sim: SimProcess, method: str, path: str) -> dict[str, Any]:
+def job_of(run: PlaybookRun, tls_sim: TlsSim, method: str, path: str) -> dict[str, Any]:
     entry = run.write(method, path)
     job: dict[str, Any] = tls_sim.control("GET", f"/api/cluster/jobs/{entry['job']}")
     return job
 
 
-def test_a_paused_job_completes_in_virtual_time(scripted: PlaybookRun, tls_sim: SimProcess) -> None:
+def test_a_paused_job_completes_in_virtual_time(scripted: PlaybookRun, tls_sim: TlsSim) -> None:
     result = scripted.tasks["volume create (job pauses, then succeeds)"]
     assert result["changed"] is True and not result.get("failed")
     post = scripted.write("POST", "/api/storage/volumes")
@@ -443,7 +404,7 @@ def test_a_paused_job_completes_in_virtual_time(scripted: PlaybookRun, tls_sim: 
 
 
 def test_the_paused_trap_the_module_reports_success_for_a_paused_job(
-    scripted: PlaybookRun, tls_sim: SimProcess
+    scripted: PlaybookRun, tls_sim: TlsSim
 ) -> None:
     # netapp.ontap's wait_on_job treats every state but queued/running as finished, paused
     # included: a bug in the collection that the simulator exposes. This asserts the

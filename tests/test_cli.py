@@ -2,57 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
+from simproc import REPO, ontap_sim
 
 from simulator.cli import build_parser, is_loopback
 
-REPO = Path(__file__).resolve().parent.parent
 VOLUME = {"name": "v1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
-
-
-@contextmanager
-def ontap_sim(
-    *args: str, env: dict[str, str] | None = None
-) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Start ``python -m simulator`` and yield it with the URL from its first line."""
-    environment = {k: v for k, v in os.environ.items() if k != "ONTAP_SIM_PASSWORD"}
-    environment.update(env or {})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=environment,
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        assert first.startswith("ontap-sim listening on "), first + (
-            proc.stderr.read() if proc.stderr else ""
-        )
-        yield proc, first.split()[-1]
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_help_explains_every_flag() -> None:
@@ -90,7 +52,8 @@ def test_loopback_detection() -> None:
 
 
 def test_first_line_is_the_url_and_the_demo_flow_works() -> None:
-    with ontap_sim("--clock", "virtual", "--scenario", "scenarios/demo.json") as (proc, url):
+    with ontap_sim("--clock", "virtual", "--scenario", "scenarios/demo.json") as sim:
+        url = sim.url()
         assert url.startswith("http://127.0.0.1:")
         auth = ("admin", "netapp1!")
         response = requests.post(url + "/api/storage/volumes", json=VOLUME, auth=auth, timeout=5)
@@ -100,16 +63,16 @@ def test_first_line_is_the_url_and_the_demo_flow_works() -> None:
         assert requests.get(url + href, auth=auth, timeout=5).json()["state"] == "success"
         volumes = requests.get(url + "/api/storage/volumes?name=v1", auth=auth, timeout=5).json()
         assert volumes["num_records"] == 1
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=5) == 0
-        assert proc.stderr is not None
-        log = proc.stderr.read()
+        sim.send_signal(signal.SIGINT)
+        assert sim.wait(timeout=5) == 0
+        log = sim.rest("stderr")
     assert '"POST /api/storage/volumes" 202' in log
     assert "netapp1!" not in log and "Authorization" not in log and "Basic" not in log
 
 
 def test_password_from_the_environment() -> None:
-    with ontap_sim(env={"ONTAP_SIM_PASSWORD": "s3cret"}) as (_, url):
+    with ontap_sim(env={"ONTAP_SIM_PASSWORD": "s3cret"}) as sim:
+        url = sim.url()
         assert (
             requests.get(url + "/api/cluster", auth=("admin", "netapp1!"), timeout=5).status_code
             == 401
@@ -121,17 +84,16 @@ def test_password_from_the_environment() -> None:
 
 
 def test_username_and_password_flags() -> None:
-    with ontap_sim("--username", "ops", "--password", "pw") as (_, url):
+    with ontap_sim("--username", "ops", "--password", "pw") as sim:
+        url = sim.url()
         assert requests.get(url + "/api/cluster", auth=("ops", "pw"), timeout=5).status_code == 200
 
 
 def test_tls_with_a_generated_certificate() -> None:
-    with ontap_sim("--tls") as (proc, url):
+    with ontap_sim("--tls") as sim:
+        url = sim.url()
         assert url.startswith("https://127.0.0.1:")
-        assert proc.stdout is not None
-        ca_line = proc.stdout.readline()
-        assert ca_line.startswith("ontap-sim CA certificate: ")
-        ca = ca_line.split(": ", 1)[1].strip()
+        ca = sim.ca_file()  # the second line, "ontap-sim CA certificate: <path>"
         assert requests.get(
             url + "/api/cluster", auth=("admin", "netapp1!"), verify=ca, timeout=5
         ).ok
@@ -171,8 +133,8 @@ def test_flag_errors() -> None:
 
 
 def test_port_in_use_is_a_clear_error() -> None:
-    with ontap_sim() as (_, url):
-        port = url.rsplit(":", 1)[1]
+    with ontap_sim() as sim:
+        port = str(sim.port)
         started = time.monotonic()
         out = subprocess.run(
             [sys.executable, "-m", "simulator", "--port", port],

@@ -6,20 +6,15 @@ options and markers stay in process. Every subprocess has a timeout.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import queue
-import re
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 import requests
+from simproc import ontap_sim
 
 from pytest_ontapjob.plugin import OPTIONS, PASSWORD_ENV, OntapOptions, resolve_options
 
@@ -59,43 +54,6 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 def run_here(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     """A pytest run in this process (options, header and markers only: no server starts)."""
     return pytester.runpytest_inprocess("-p", "no:cacheprovider", *BLOCKED, *args)
-
-
-@contextlib.contextmanager
-def standalone_sim(*args: str, password: str) -> Iterator[tuple[str, queue.Queue[str]]]:
-    """``python -m simulator --port 0 --clock virtual`` in its own process: (URL, later lines)."""
-    env = {**os.environ, "ONTAP_SIM_PASSWORD": password, PASSWORD_ENV: password}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", "0", "--clock", "virtual", "--quiet", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    try:
-        first = lines.get(timeout=30)
-        match = re.search(r"https?://\S+", first)
-        assert match, f"no URL in the simulator's first line: {first!r}"
-        yield match.group(0), lines
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        reader.join(timeout=10)
-        assert proc.stdout is not None
-        proc.stdout.close()
 
 
 # -- entry point and import weight -------------------------------------------------------------
@@ -677,7 +635,8 @@ def test_live_mode_against_a_standalone_simulator_process(
     pytester.makepyfile(LIVE_TESTS)
     names = tmp_path / "names.txt"
     monkeypatch.setenv("ONTAP_TEST_OUT", str(names))
-    with standalone_sim(password=password) as (url, _lines):
+    with ontap_sim("--clock", "virtual", "--quiet", env={"ONTAP_SIM_PASSWORD": password}) as sim:
+        url = sim.url()
         monkeypatch.setenv(PASSWORD_ENV, password)
         result = run(pytester, "-rs", "--ontap-url", url)
         result.assert_outcomes(passed=2, skipped=4)
@@ -723,9 +682,9 @@ def test_live_mode_verifies_tls_with_a_ca_bundle_or_skips_it_when_told(
     )
     monkeypatch.setenv("ONTAP_TEST_OUT", str(tmp_path / "names.txt"))
     monkeypatch.setenv(PASSWORD_ENV, password)
-    with standalone_sim("--tls", password=password) as (url, lines):
-        ca_line = lines.get(timeout=30)
-        ca_file = ca_line.split("CA certificate:", 1)[1].strip()
+    env = {"ONTAP_SIM_PASSWORD": password}
+    with ontap_sim("--clock", "virtual", "--quiet", "--tls", env=env) as sim:
+        url, ca_file = sim.url(), sim.ca_file()  # the first two lines of its stdout
         assert url.startswith("https://")
 
         result = run(pytester, "--ontap-url", url, "--ontap-ca-bundle", ca_file)

@@ -10,19 +10,14 @@ import inspect
 import json
 import logging
 import os
-import queue
-import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import IO, Any
+from typing import Any
 
 import pytest
 import requests
+from simproc import ontap_sim
 
 import simulator.sim
 from simulator import Simulator, serve
@@ -36,73 +31,6 @@ TIMEOUT = 5.0
 
 
 # -- ontap-sim as a process ----------------------------------------------------------------------
-class Process:
-    """``ontap-sim`` in a subprocess, its output lines readable with a timeout."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        command = shutil.which("ontap-sim")
-        argv = [command] if command else [sys.executable, "-m", "simulator"]
-        environment = {k: v for k, v in os.environ.items() if k != "ONTAP_SIM_PASSWORD"}
-        environment.update(env or {})
-        self.proc = subprocess.Popen(
-            [*argv, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment,
-        )
-        self.lines: dict[str, queue.Queue[str]] = {"stdout": queue.Queue(), "stderr": queue.Queue()}
-        self.readers = [
-            threading.Thread(target=self._pump, args=(stream, self.lines[name]), daemon=True)
-            for name, stream in (("stdout", self.proc.stdout), ("stderr", self.proc.stderr))
-        ]
-        for reader in self.readers:
-            reader.start()
-
-    @staticmethod
-    def _pump(stream: IO[str] | None, lines: queue.Queue[str]) -> None:
-        assert stream is not None
-        for line in stream:
-            lines.put(line)
-
-    def line(self, name: str = "stdout", timeout: float = TIMEOUT) -> str:
-        try:
-            return self.lines[name].get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no {name} line from ontap-sim within {timeout} s") from None
-
-    def url(self) -> str:
-        first = self.line()
-        assert first.startswith("ontap-sim listening on "), first
-        return first.split()[-1]
-
-    def rest(self, name: str) -> str:
-        """What is left on ``name`` once the process has exited."""
-        for reader in self.readers:
-            reader.join(TIMEOUT)
-        out = []
-        while not self.lines[name].empty():
-            out.append(self.lines[name].get_nowait())
-        return "".join(out)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(TIMEOUT)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
-
-
-@contextmanager
-def ontap_sim(*args: str, env: dict[str, str] | None = None) -> Iterator[Process]:
-    process = Process("--port", "0", *args, env=env)
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
 def test_loopback_is_the_default_bind() -> None:
     assert build_parser().parse_args([]).host == "127.0.0.1"
     assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
@@ -132,8 +60,8 @@ def test_no_warning_on_loopback_or_with_a_chosen_password(
 ) -> None:
     with ontap_sim(*args, "--quiet", env=env) as sim:
         sim.url()
-        sim.proc.send_signal(signal.SIGTERM)
-        assert sim.proc.wait(TIMEOUT) == 0
+        sim.send_signal(signal.SIGTERM)
+        assert sim.wait(TIMEOUT) == 0
         assert "default password" not in sim.rest("stderr")
 
 
@@ -142,9 +70,9 @@ def test_ontap_sim_stops_cleanly_within_2_s(signum: int) -> None:
     with ontap_sim("--clock", "real") as sim:
         url = sim.url()
         assert requests.get(url + "/api/cluster", auth=AUTH, timeout=TIMEOUT).ok
-        sim.proc.send_signal(signum)
+        sim.send_signal(signum)
         started = time.monotonic()
-        assert sim.proc.wait(TIMEOUT) == 0
+        assert sim.wait(TIMEOUT) == 0
         assert time.monotonic() - started < 2.0
         assert "Traceback" not in sim.rest("stderr")
 
@@ -176,9 +104,9 @@ def test_ontap_sim_stops_within_2_s_while_a_write_waits_on_return_timeout() -> N
         writer = threading.Thread(target=waiting_write)
         writer.start()
         time.sleep(0.3)
-        sim.proc.send_signal(signal.SIGTERM)
+        sim.send_signal(signal.SIGTERM)
         started = time.monotonic()
-        assert sim.proc.wait(TIMEOUT) == 0
+        assert sim.wait(TIMEOUT) == 0
         assert time.monotonic() - started < 2.0
         writer.join(TIMEOUT)
         assert isinstance(outcome[0], requests.ConnectionError)  # cut, not left hanging
