@@ -850,6 +850,56 @@ class _State:
 
         return run
 
+    def write_plan(
+        self,
+        description: str,
+        apply: Callable[[], None],
+        lock: threading.RLock,
+        svm_uuid: str,
+        *,
+        location: str | None = None,
+    ) -> WritePlan:
+        """The plan of a write on an object of SVM ``svm_uuid``: 201 with a Location for a
+        POST that creates, 200 otherwise."""
+        return WritePlan(
+            description=description,
+            effect=self.effect(lock, apply),
+            location=location,
+            svm=self.svm_ref(svm_uuid),
+            success_status=201 if location is not None else 200,
+        )
+
+    def patch_plan(
+        self,
+        description: str,
+        table: dict[str, Record],
+        record_uuid: str,
+        body: Record,
+        lock: threading.RLock,
+        svm_uuid: str,
+        *,
+        name_taken: Callable[[str], str | None],
+        also_needed: Callable[[], bool] = lambda: True,
+    ) -> WritePlan:
+        """Plan a PATCH of ``table[record_uuid]`` with ``body``.
+
+        ``name_taken(name)`` says why a rename to ``name`` is refused (a duplicate), or None;
+        it is checked now and again when the job applies the change, as ONTAP does.
+        """
+        new_name = body.get("name")
+        why = name_taken(new_name) if new_name is not None else None
+        if why is not None:
+            raise duplicate("name", why)
+
+        def apply() -> None:
+            if record_uuid not in table or not also_needed():
+                raise EffectError(*_GONE)
+            if new_name is not None and name_taken(new_name) is not None:
+                raise EffectError(*_DUPLICATE)
+            _deep_merge(table[record_uuid], body)
+
+        return self.write_plan(description, apply, lock, svm_uuid)
+
     # -- volumes -----------------------------------------------------------------------
     def plan_volume_post(
         self, raw: Mapping[str, Any], lock: threading.RLock, new_uuid: str | None = None
@@ -921,12 +971,12 @@ class _State:
             created["create_time"] = iso(self.clock.now())
             self.volumes[volume_uuid] = created
 
-        return WritePlan(
-            description="POST /api/storage/volumes",
-            effect=self.effect(lock, apply),
+        return self.write_plan(
+            "POST /api/storage/volumes",
+            apply,
+            lock,
+            svm_uuid,
             location="/api/storage/volumes/?" + urlencode({"name": name}),
-            svm=self.svm_ref(svm_uuid),
-            success_status=201,
         )
 
     @staticmethod
@@ -983,27 +1033,24 @@ class _State:
         )
         restore = [self._snapshot_in(volume_uuid, ref) for ref in restore_refs if ref]
         self._merge_sizes(body)
-        new_name = body.get("name")
-        if new_name is not None and self.volume_named(svm_uuid, new_name, besides=volume_uuid):
-            raise duplicate(
-                "name",
-                f'duplicate entry: volume "{new_name}" already exists in SVM '
-                f'"{self.svms[svm_uuid]["name"]}".',
+
+        def name_taken(name: str) -> str | None:
+            if not self.volume_named(svm_uuid, name, besides=volume_uuid):
+                return None
+            return (
+                f'duplicate entry: volume "{name}" already exists in SVM '
+                f'"{self.svms[svm_uuid]["name"]}".'
             )
 
-        def apply() -> None:
-            if volume_uuid not in self.volumes or any(s not in self.snapshots for s in restore):
-                raise EffectError(*_GONE)
-            if new_name is not None and self.volume_named(svm_uuid, new_name, besides=volume_uuid):
-                raise EffectError(*_DUPLICATE)
-            _deep_merge(self.volumes[volume_uuid], body)
-
-        return WritePlan(
-            description=f"PATCH /api/storage/volumes/{volume_uuid}",
-            effect=self.effect(lock, apply),
-            location=None,
-            svm=self.svm_ref(svm_uuid),
-            success_status=200,
+        return self.patch_plan(
+            f"PATCH /api/storage/volumes/{volume_uuid}",
+            self.volumes,
+            volume_uuid,
+            body,
+            lock,
+            svm_uuid,
+            name_taken=name_taken,
+            also_needed=lambda: all(s in self.snapshots for s in restore),
         )
 
     def _snapshot_in(self, volume_uuid: str, ref: Mapping[str, Any]) -> str:
@@ -1023,13 +1070,7 @@ class _State:
             ]:
                 del self.snapshots[snapshot_uuid]
 
-        return WritePlan(
-            description=f"DELETE /api/storage/volumes/{volume_uuid}",
-            effect=self.effect(lock, apply),
-            location=None,
-            svm=self.svm_ref(svm_uuid),
-            success_status=200,
-        )
+        return self.write_plan(f"DELETE /api/storage/volumes/{volume_uuid}", apply, lock, svm_uuid)
 
     # -- snapshots ---------------------------------------------------------------------
     def plan_snapshot_post(
@@ -1079,43 +1120,31 @@ class _State:
             self.snapshots[snapshot_uuid] = record
 
         href = f"/api/storage/volumes/{volume_uuid}/snapshots"
-        return WritePlan(
-            description=f"POST {href}",
-            effect=self.effect(lock, apply),
-            location=f"{href}/?" + urlencode({"name": name}),
-            svm=self.svm_ref(svm_uuid),
-            success_status=201,
+        return self.write_plan(
+            f"POST {href}", apply, lock, svm_uuid, location=f"{href}/?" + urlencode({"name": name})
         )
 
     def plan_snapshot_patch(
         self, volume_uuid: str, snapshot_uuid: str, raw: Mapping[str, Any], lock: threading.RLock
     ) -> WritePlan:
         body = _check_body(raw, _SNAPSHOT_PATCH, known=SNAPSHOT_FIELDS)
-        new_name = body.get("name")
-        if new_name is not None and self.snapshot_named(
-            volume_uuid, new_name, besides=snapshot_uuid
-        ):
-            raise duplicate(
-                "name",
-                f'duplicate entry: snapshot "{new_name}" already exists in volume '
-                f'"{self.volumes[volume_uuid]["name"]}".',
+
+        def name_taken(name: str) -> str | None:
+            if not self.snapshot_named(volume_uuid, name, besides=snapshot_uuid):
+                return None
+            return (
+                f'duplicate entry: snapshot "{name}" already exists in volume '
+                f'"{self.volumes[volume_uuid]["name"]}".'
             )
 
-        def apply() -> None:
-            if snapshot_uuid not in self.snapshots:
-                raise EffectError(*_GONE)
-            if new_name is not None and self.snapshot_named(
-                volume_uuid, new_name, besides=snapshot_uuid
-            ):
-                raise EffectError(*_DUPLICATE)
-            _deep_merge(self.snapshots[snapshot_uuid], body)
-
-        return WritePlan(
-            description=f"PATCH /api/storage/volumes/{volume_uuid}/snapshots/{snapshot_uuid}",
-            effect=self.effect(lock, apply),
-            location=None,
-            svm=self.svm_ref(self.volumes[volume_uuid]["svm"]["uuid"]),
-            success_status=200,
+        return self.patch_plan(
+            f"PATCH /api/storage/volumes/{volume_uuid}/snapshots/{snapshot_uuid}",
+            self.snapshots,
+            snapshot_uuid,
+            body,
+            lock,
+            self.volumes[volume_uuid]["svm"]["uuid"],
+            name_taken=name_taken,
         )
 
     def plan_snapshot_delete(
@@ -1126,12 +1155,11 @@ class _State:
                 raise EffectError(*_GONE)
             del self.snapshots[snapshot_uuid]
 
-        return WritePlan(
-            description=f"DELETE /api/storage/volumes/{volume_uuid}/snapshots/{snapshot_uuid}",
-            effect=self.effect(lock, apply),
-            location=None,
-            svm=self.svm_ref(self.volumes[volume_uuid]["svm"]["uuid"]),
-            success_status=200,
+        return self.write_plan(
+            f"DELETE /api/storage/volumes/{volume_uuid}/snapshots/{snapshot_uuid}",
+            apply,
+            lock,
+            self.volumes[volume_uuid]["svm"]["uuid"],
         )
 
     # -- SVMs --------------------------------------------------------------------------
@@ -1192,23 +1220,20 @@ class _State:
         self, svm_uuid: str, raw: Mapping[str, Any], lock: threading.RLock
     ) -> WritePlan:
         body = self._svm_changes(raw)
-        new_name = body.get("name")
-        if new_name is not None and self.svm_named(new_name) not in (None, svm_uuid):
-            raise duplicate("name", f'duplicate entry: SVM "{new_name}" already exists.')
 
-        def apply() -> None:
-            if svm_uuid not in self.svms:
-                raise EffectError(*_GONE)
-            if new_name is not None and self.svm_named(new_name) not in (None, svm_uuid):
-                raise EffectError(*_DUPLICATE)
-            _deep_merge(self.svms[svm_uuid], body)
+        def name_taken(name: str) -> str | None:
+            if self.svm_named(name) in (None, svm_uuid):
+                return None
+            return f'duplicate entry: SVM "{name}" already exists.'
 
-        return WritePlan(
-            description=f"PATCH /api/svm/svms/{svm_uuid}",
-            effect=self.effect(lock, apply),
-            location=None,
-            svm=self.svm_ref(svm_uuid),
-            success_status=200,
+        return self.patch_plan(
+            f"PATCH /api/svm/svms/{svm_uuid}",
+            self.svms,
+            svm_uuid,
+            body,
+            lock,
+            svm_uuid,
+            name_taken=name_taken,
         )
 
     def svm_in_use(self, svm_uuid: str) -> str | None:
@@ -1230,13 +1255,7 @@ class _State:
                 raise EffectError(reason, 1)
             del self.svms[svm_uuid]
 
-        return WritePlan(
-            description=f"DELETE /api/svm/svms/{svm_uuid}",
-            effect=self.effect(lock, apply),
-            location=None,
-            svm=self.svm_ref(svm_uuid),
-            success_status=200,
-        )
+        return self.write_plan(f"DELETE /api/svm/svms/{svm_uuid}", apply, lock, svm_uuid)
 
 
 # -- loading an inventory ---------------------------------------------------------------
