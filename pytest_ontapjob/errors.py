@@ -138,7 +138,7 @@ class OntapError(OntapJobError):
         url: str | None = None,
     ) -> None:
         self.status = status
-        self.message = message or _reason(status)
+        self.message = message
         self.code = code
         self.target = target
         self.arguments: list[Any] = list(arguments) if arguments else []
@@ -156,7 +156,7 @@ class OntapError(OntapJobError):
         if self.target:
             details.append(f"target {self.target}")
         tail = f" ({', '.join(details)})" if details else ""
-        return f"{head}: {self.message}{tail}"
+        return f"{head}: {self.message or _reason(self.status)}{tail}"
 
     @classmethod
     def from_response(

@@ -307,3 +307,11 @@ def test_exceptions_pickle(exc: OntapJobError) -> None:
 )
 def test_coerce_code(code: object, expected: int | None) -> None:
     assert coerce_code(code) == expected
+
+
+def test_an_empty_ontap_message_stays_empty_but_the_text_names_the_status() -> None:
+    from pytest_ontapjob.errors import OntapError
+
+    error = OntapError.from_response(400, {"error": {"message": "", "code": "460770"}})
+    assert error.message == ""
+    assert "Bad Request" in str(error) and "460770" in str(error)

@@ -68,3 +68,9 @@ def test_readme_quotes_the_netapp_ontap_example_verbatim() -> None:
 def test_readme_quotes_the_ansible_playbook_verbatim() -> None:
     playbook = (README.parent / "tests" / "ansible" / "lifecycle.yml").read_text()
     assert f"```yaml\n{playbook}```" in README.read_text(encoding="utf-8")
+
+
+def test_readme_property_example_is_a_real_test() -> None:
+    source = (README.parent / "tests" / "test_properties.py").read_text()
+    block = next(b for b in python_blocks() if b.startswith("def create_volume("))
+    assert block in source
