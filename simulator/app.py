@@ -347,7 +347,7 @@ def create_app(sim: Simulator) -> Flask:
         params = _params()
         check_params(params, COLLECTION_PARAMS, _JOB_FIELDS)
         body = query_collection(
-            sim.jobs.records(**_page_window(params)),
+            sim.jobs.iter_records(**_page_window(params)),
             params,
             href="/api/cluster/jobs",
             keys=("uuid",),

@@ -602,18 +602,26 @@ class JobEngine:
         ``start`` (a job uuid) begins the list at that job (empty if it is not retained);
         ``limit`` caps its length. Only the records returned are rendered.
         """
+        return list(self.iter_records(start, limit))
+
+    def iter_records(
+        self, start: str | None = None, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Like :meth:`records`, one record at a time, so a filtered query of 100,000 retained
+        jobs keeps only the matches. Holds the lock until exhausted or closed."""
         with self.lock:
             self.settle()
             if start is None:
-                jobs: Iterator[Job] = iter(self._jobs.values())
+                jobs: Iterator[Job] = iter(list(self._jobs.values()))
             elif start in self._jobs:
                 position = list(self._jobs).index(start)
-                jobs = itertools.islice(self._jobs.values(), position, None)
+                jobs = itertools.islice(list(self._jobs.values()), position, None)
             else:
-                return []
+                return
             if limit is not None:
                 jobs = itertools.islice(jobs, limit)
-            return [job.to_record() for job in jobs]
+            for job in jobs:
+                yield job.to_record()
 
     def __iter__(self) -> Iterator[Job]:
         with self.lock:

@@ -318,9 +318,13 @@ def query_collection(
     fields = parse_fields(params.get("fields"))
     wanted = fields if fields is not None else list(default_fields)
 
-    selected = [r for r in records if all(matches(r, k, v) for k, v in filters)]
-    selected = _order(selected, params.get("order_by"))
-    total = len(selected)
+    self_query = urlencode(list(params.items()))
+    links: Record = {"self": {"href": href + (f"?{self_query}" if self_query else "")}}
+    matching = (r for r in records if all(matches(r, k, v) for k, v in filters))
+    if not return_records:
+        # A count keeps no record: ``records`` may be a stream of 100,000 retained jobs.
+        return {"num_records": sum(1 for _ in matching), "_links": links}
+    selected = _order(list(matching), params.get("order_by"))
 
     start_uuid = params.get("start.uuid")
     if start_uuid is not None:
@@ -329,14 +333,12 @@ def query_collection(
 
     page = selected if max_records is None else selected[:max_records]
     rest = selected[len(page) :]
-    self_query = urlencode(list(params.items()))
-    body: Record = {}
-    if return_records:
-        shown = [render(r) if render else r for r in page]
-        body["records"] = [select_fields(r, wanted, keys) for r in shown]
-    body["num_records"] = len(page) if return_records else total
-    links: Record = {"self": {"href": href + (f"?{self_query}" if self_query else "")}}
-    if rest and return_records:
+    shown = [render(r) if render else r for r in page]
+    body: Record = {
+        "records": [select_fields(r, wanted, keys) for r in shown],
+        "num_records": len(page),
+    }
+    if rest:
         next_params = {k: v for k, v in params.items() if k != "start.uuid"}
         next_params["start.uuid"] = str(rest[0].get("uuid", ""))
         links["next"] = {"href": href + "?" + urlencode(list(next_params.items()))}
