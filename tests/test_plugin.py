@@ -738,3 +738,18 @@ def test_each_xdist_worker_gets_its_own_server(
     assert all(len(seen) == 1 for seen in urls.values()), urls
     ports = {next(iter(seen)).rsplit(":", 1)[1] for seen in urls.values()}
     assert len(ports) == 2, urls
+
+
+def test_the_simulator_client_ignores_proxies_from_the_environment(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "")
+    pytester.makepyfile(
+        """
+        def test_reaches_the_simulator(ontap_client):
+            assert ontap_client.session.trust_env is False
+            assert ontap_client.get("/api/cluster")["name"]
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
