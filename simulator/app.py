@@ -84,8 +84,17 @@ def _error_response(error: ApiError) -> Response:
 
 
 def _params() -> dict[str, str]:
-    """Query arguments (a repeated argument keeps its last value)."""
-    return {key: request.args.getlist(key)[-1] for key in request.args}
+    """Query arguments (a repeated argument keeps its last value).
+
+    Parsed once per request (the handler and the journal both need them); each call returns
+    its own copy.
+    """
+    environ = request.environ
+    params: dict[str, str] | None = environ.get("ontap_sim.params")
+    if params is None:
+        args = request.args
+        params = environ["ontap_sim.params"] = {key: args.getlist(key)[-1] for key in args}
+    return dict(params)
 
 
 def _raw_body() -> bytes:
@@ -96,20 +105,23 @@ def _raw_body() -> bytes:
     failed: ApiError | None = g.get("body_error")
     if failed is not None:
         raise failed
-    too_large = ApiError(413, "2", f"The request body exceeds {MAX_BODY_BYTES} bytes.", "body")
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        error = too_large
+        error = _too_large()
     except ClientDisconnected:
         error = bad_value("body", "The request body ended before its Content-Length.")
     else:
         # A chunked body is cut at MAX_CONTENT_LENGTH (one byte over ours) without an error.
         if len(raw) <= MAX_BODY_BYTES:
             return raw
-        error = too_large
+        error = _too_large()
     g.body_error = error
     raise error
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "2", f"The request body exceeds {MAX_BODY_BYTES} bytes.", "body")
 
 
 def _int_literal(text: str) -> int:
@@ -237,22 +249,25 @@ def create_app(sim: Simulator) -> Flask:
 
     @app.before_request
     def _before() -> Response | None:
-        g.started = time.perf_counter()
-        g.fault = None
-        g.drop = False
+        state = g._get_current_object()
+        state.started = time.perf_counter()
+        state.fault = None
+        state.drop = False
         if not _authorized():
             error = ApiError(401, "6", "Authentication required: invalid or missing credentials.")
             error.headers["WWW-Authenticate"] = 'Basic realm="ontap-sim"'
             return _error_response(error)
-        length = request.headers.get("Content-Length")
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        length = req.environ.get("CONTENT_LENGTH")  # what headers.get("Content-Length") reads
         if length is not None and not (length.strip().isascii() and length.strip().isdigit()):
             raise bad_value("Content-Length", f'The Content-Length "{length}" is invalid.')
-        if not request.path.startswith("/api"):
+        path = req.path
+        if not path.startswith("/api"):
             return None
-        rule = sim.faults.take(request.method, request.path)
+        rule = sim.faults.take(req.method, path)
         if rule is None:
             return None
-        g.fault = rule
+        state.fault = rule
         return _apply_fault_before(rule)
 
     def _apply_fault_before(rule: FaultRule) -> Response | None:
@@ -279,18 +294,23 @@ def create_app(sim: Simulator) -> Flask:
 
     @app.after_request
     def _after(response: Response) -> Response:
-        rule: FaultRule | None = g.get("fault")
+        state = g._get_current_object()
+        rule: FaultRule | None = getattr(state, "fault", None)
         if rule is not None and rule.kind == "malformed":
             response.set_data(_spoil(response.get_data(), rule.malformed or "truncated"))
             response.content_type = _CONTENT_TYPE
+        headers = response.headers
+        present = {key.lower() for key, _ in headers.items()}
         for key, value in _HEADERS.items():
-            response.headers.setdefault(key, value)
-        if request.path.startswith("/api") and not g.get("drop"):
+            if key.lower() not in present:  # as headers.setdefault, in one pass
+                headers.add(key, value)
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if req.path.startswith("/api") and not getattr(state, "drop", None):
             try:
                 _journal(response)
             except Exception as exc:  # a journal bug must not turn an answer into a 500
                 sim.errors.append(exc)
-                error_log.error("cannot journal %s %s", request.method, request.path, exc_info=exc)
+                error_log.error("cannot journal %s %s", req.method, req.path, exc_info=exc)
         if access_log.isEnabledFor(logging.INFO):  # its arguments cost ~6 % of a job GET
             elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
             access_log.info(
@@ -306,9 +326,11 @@ def create_app(sim: Simulator) -> Flask:
     def _journal(response: Response | None) -> None:
         from .sim import redact
 
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        state = g._get_current_object()
         entry: dict[str, Any] = {
-            "method": request.method,
-            "path": request.path,
+            "method": req.method,
+            "path": req.path,
             "query": redact(_params()),
             "status": None if response is None else response.status_code,
             "time": sim.clock.now(),
@@ -323,14 +345,15 @@ def create_app(sim: Simulator) -> Flask:
                     entry["body"] = redact(parse_json(raw))
                 except ApiError:
                     entry["body"] = "<unparsable>"
-        client_app = request.headers.get("X-Dot-Client-App")
+        client_app = req.environ.get("HTTP_X_DOT_CLIENT_APP")  # headers.get("X-Dot-Client-App")
         if client_app:
             entry["client_app"] = client_app
-        rule: FaultRule | None = g.get("fault")
+        rule: FaultRule | None = getattr(state, "fault", None)
         if rule is not None:
             entry["fault"] = rule.kind
-        if g.get("job_uuid"):
-            entry["job"] = g.job_uuid
+        job_uuid = getattr(state, "job_uuid", None)
+        if job_uuid:
+            entry["job"] = job_uuid
         sim.record(entry)
 
     @app.errorhandler(ApiError)
