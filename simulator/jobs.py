@@ -325,6 +325,10 @@ class Job:
         self.history: list[tuple[float, str]] = []
         self.queued_due: float | None = None
         self.expiry_queued = False
+        # ISO strings of created_at / ended_at, formatted on first render (neither changes
+        # once set; the end time is kept with the value it was formatted from).
+        self._start_iso: str | None = None
+        self._end_iso: tuple[float, str] | None = None
         self._enter(0, now)
 
     # -- derived state ----------------------------------------------------------------
@@ -462,6 +466,17 @@ class Job:
         self._finish(self.script.on_cancel, now)
 
     # -- rendering ---------------------------------------------------------------------
+    def _start_time(self) -> str:
+        if self._start_iso is None:
+            self._start_iso = iso(self.created_at)
+        return self._start_iso
+
+    def _end_time(self, ended_at: float) -> str:
+        cached = self._end_iso
+        if cached is None or cached[0] != ended_at:
+            cached = self._end_iso = (ended_at, iso(ended_at))
+        return cached[1]
+
     def to_record(self) -> dict[str, Any]:
         """The job as ``GET /api/cluster/jobs/{uuid}`` shows it."""
         record: dict[str, Any] = {
@@ -470,10 +485,10 @@ class Job:
             "state": self.state,
             "message": self.message,
             "code": self.code,
-            "start_time": iso(self.created_at),
+            "start_time": self._start_time(),
         }
         if self.ended_at is not None:
-            record["end_time"] = iso(self.ended_at)
+            record["end_time"] = self._end_time(self.ended_at)
         if self.state == "failure":
             record["error"] = {"message": self.message, "code": str(self.code)}
         if self.svm:
