@@ -105,6 +105,9 @@ def _raw_body() -> bytes:
     failed: ApiError | None = g.get("body_error")
     if failed is not None:
         raise failed
+    environ = request.environ
+    if environ.get("CONTENT_LENGTH") in _NO_LENGTH and "wsgi.input_terminated" not in environ:
+        return b""  # werkzeug's get_data() would read an empty stream (most GETs: no body)
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge:
@@ -118,6 +121,10 @@ def _raw_body() -> bytes:
         error = _too_large()
     g.body_error = error
     raise error
+
+
+#: CONTENT_LENGTH values (absent, empty, zero) for which werkzeug reads no body at all.
+_NO_LENGTH = (None, "", "0")
 
 
 def _too_large() -> ApiError:
