@@ -123,6 +123,9 @@ def _raw_body() -> bytes:
     raise error
 
 
+#: How many distinct validated job-GET queries the app remembers.
+_CHECKED_QUERIES_MAX = 256
+
 #: CONTENT_LENGTH values (absent, empty, zero) for which werkzeug reads no body at all.
 _NO_LENGTH = (None, "", "0")
 
@@ -404,12 +407,24 @@ def create_app(sim: Simulator) -> Flask:
         )
         return _json_response(200, body)
 
+    # Query arguments of job GETs that passed check_params, with their parsed ``fields``: a
+    # poller repeats the same query. Bounded, since clients choose the query strings.
+    checked_queries: dict[tuple[tuple[str, str], ...], tuple[str, ...] | None] = {}
+
     @app.route("/api/cluster/jobs/<job_uuid>", methods=["GET"])
     def job_record(job_uuid: str) -> Response:
         params = _params()
-        check_params(params, RECORD_PARAMS, _JOB_FIELDS)
+        query = tuple(params.items())
+        if query in checked_queries:
+            fields = checked_queries[query]
+        else:
+            check_params(params, RECORD_PARAMS, _JOB_FIELDS)
+            parsed = parse_fields(params.get("fields"))
+            fields = None if parsed is None else tuple(parsed)
+            if len(checked_queries) < _CHECKED_QUERIES_MAX:
+                checked_queries[query] = fields
         record = sim.jobs.record(job_uuid, observe=True)
-        return _json_response(200, _select(record, parse_fields(params.get("fields")), ("uuid",)))
+        return _json_response(200, _select(record, fields, ("uuid",)))
 
     @app.route("/api/cluster/jobs/<job_uuid>", methods=["PATCH"])
     def job_action(job_uuid: str) -> Response:
