@@ -24,6 +24,7 @@ __all__ = [
     "check_params",
     "get_path",
     "matches",
+    "parse_bool",
     "parse_fields",
     "parse_int",
     "query_collection",
@@ -45,7 +46,7 @@ _MISSING = object()
 def get_path(record: Mapping[str, Any], dotted: str) -> Any:
     """Value at ``a.b.c`` in ``record``; lists fan out (a list of the values found).
 
-    Returns a private sentinel when nothing is there; use :func:`has_path` to test.
+    Returns a private sentinel when nothing is there.
     """
     current: Any = record
     for part in dotted.split("."):
@@ -60,11 +61,6 @@ def get_path(record: Mapping[str, Any], dotted: str) -> Any:
         else:
             return _MISSING
     return current
-
-
-def has_path(record: Mapping[str, Any], dotted: str) -> bool:
-    """Whether ``record`` has a value at ``dotted``."""
-    return get_path(record, dotted) is not _MISSING
 
 
 def _flatten(value: Any) -> list[Any]:
