@@ -6,7 +6,12 @@ import fnmatch
 from collections.abc import Iterable
 from typing import TypeVar
 
-__all__ = ["CountedRule", "take_first"]
+__all__ = ["CountedRule", "rule_matches", "take_first"]
+
+
+def rule_matches(rule_method: str, rule_path: str, method: str, path: str) -> bool:
+    """Whether a request matches a rule's method (or ``*``) and path glob."""
+    return rule_method in ("*", method.upper()) and fnmatch.fnmatchcase(path, rule_path)
 
 
 class CountedRule:
@@ -19,7 +24,7 @@ class CountedRule:
     hits: int
 
     def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method.upper()) and fnmatch.fnmatchcase(path, self.path)
+        return rule_matches(self.method, self.path, method, path)
 
     def fires(self) -> bool:
         """Whether a matching request sets the rule off (a probability may say no)."""

@@ -7,7 +7,6 @@ builds the WSGI application on first use.
 
 from __future__ import annotations
 
-import fnmatch
 import hmac
 import itertools
 import json
@@ -25,7 +24,7 @@ from .faults import FaultRule, FaultSet
 from .jobs import DEFAULT_SCRIPT, JobEngine, JobScript, ScriptError
 from .query import parse_int
 from .resources import Inventory, WritePlan
-from .rules import CountedRule, take_first
+from .rules import CountedRule, rule_matches, take_first
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -79,7 +78,7 @@ class Endpoint:
     path: str
 
     def matches(self, method: str, path: str) -> bool:
-        return self.method == method and fnmatch.fnmatchcase(path, self.path)
+        return rule_matches(self.method, self.path, method, path)
 
 
 @dataclass(frozen=True)
