@@ -32,6 +32,7 @@ from .query import (
     query_collection,
 )
 from .query import select_fields as _select
+from .sim import redact
 
 if TYPE_CHECKING:
     from .faults import FaultRule
@@ -199,8 +200,6 @@ def _body(*, required: bool) -> dict[str, Any] | None:
 
 def _logged_path() -> str:
     """The request path and query for the access log, password-like arguments redacted."""
-    from .sim import redact
-
     query = urlencode(list(redact(_params()).items()), safe="<>")
     return f"{request.path}?{query}" if query else request.path
 
@@ -334,8 +333,6 @@ def create_app(sim: Simulator) -> Flask:
         return response
 
     def _journal(response: Response | None) -> None:
-        from .sim import redact
-
         req = request._get_current_object()  # type: ignore[attr-defined]
         state = g._get_current_object()
         entry: dict[str, Any] = {
