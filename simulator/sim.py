@@ -236,7 +236,7 @@ class Simulator:
             if not isinstance(scripts, list) or not isinstance(faults, list):
                 raise ValueError("scenario: scripts and faults must be lists")
             for item in scripts:
-                self._add_script_json(item)
+                self.add_script(item)
             for item in faults:
                 self.faults.add(item)
         except ApiError as exc:
@@ -298,7 +298,8 @@ class Simulator:
             self._scripts.append(rule)
         return rule
 
-    def _add_script_json(self, data: Any) -> ScriptRule:
+    def add_script(self, data: Any) -> ScriptRule:
+        """``POST /simulator/scripts`` body → rule (ApiError 400 naming the bad part)."""
         if not isinstance(data, Mapping):
             raise bad_value("body", "a script must be a JSON object")
         allowed = {
@@ -319,10 +320,6 @@ class Simulator:
                 raise bad_value(required, f'"{required}" is required')
         script = parse_script({k: data[k] for k in data if k not in ("method", "path", "times")})
         return self.script(data["method"], data["path"], script, data.get("times", 1))
-
-    def add_script(self, data: Any) -> ScriptRule:
-        """``POST /simulator/scripts`` body → rule (ApiError 400 naming the bad part)."""
-        return self._add_script_json(data)
 
     def scripts(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -376,7 +373,7 @@ class Simulator:
             if isinstance(self.clock, VirtualClock):
                 self.clock.reset()
             for item in self._scenario_scripts:
-                self._add_script_json(item)
+                self.add_script(item)
             for item in self._scenario_faults:
                 self.faults.add(item)
 
