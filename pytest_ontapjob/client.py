@@ -11,11 +11,12 @@ import email.utils
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -38,6 +39,11 @@ POLL_FIELDS = "state,message,code,error,description,start_time,end_time"
 #: Answers to a write that mean "not processed, try again later".
 _WRITE_RETRY_STATUSES = frozenset({429, 503})
 _JSON_TYPES = ("application/json", "application/hal+json")
+
+#: Characters no href of a cluster holds, which URL parsers drop or reinterpret (C0 controls,
+#: DEL, backslash): an href carrying one is refused rather than guessed at.
+_UNSAFE_URL_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 JobRecord = Mapping[str, Any]
 _REQUESTS_VERSION: str = getattr(requests, "__version__", "unknown")
@@ -77,6 +83,16 @@ def _retry_after(value: str | None, now: float) -> float | None:
     if not math.isfinite(seconds):
         return None
     return max(seconds, 0.0)
+
+
+def _origin(parts: SplitResult) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of a URL, normalised as a browser compares origins."""
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # a port out of range or not a number: an origin of its own
+        return (scheme, parts.netloc.lower(), -1)
+    return (scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme))
 
 
 def _reason(exc: BaseException) -> str:
@@ -124,6 +140,7 @@ class OntapClient:
         if parts.username or parts.password:
             raise ValueError("base_url must not carry credentials; pass auth=(user, password)")
         self.base_url = base_url.rstrip("/")
+        self._origin = _origin(parts)
         self.policy = policy or PollPolicy()
         self.clock: Clock = clock or SystemClock()
         self.on_progress = on_progress
@@ -156,14 +173,24 @@ class OntapClient:
 
     # -- plumbing --------------------------------------------------------------------------
     def _url(self, path: str) -> str:
-        """Absolute URL for ``path``; refuses anything that would leave this cluster."""
-        if path.startswith(("http://", "https://")):
-            if not path.startswith(self.base_url + "/"):
-                raise ValueError(f"refusing to send credentials to another origin: {path!r}")
-            return path
-        if not path.startswith("/"):
-            path = "/" + path
-        return urljoin(self.base_url + "/", path.lstrip("/"))
+        """Absolute URL for ``path``; refuses anything that would leave this cluster.
+
+        An href is resolved the way requests and urllib would resolve it (scheme in any case,
+        leading blanks stripped, tabs and newlines dropped, ``//host`` scheme-relative), so it
+        is checked by where it leads, not by how it is spelt: any origin but the cluster's is a
+        ProtocolError raised before anything, credentials included, is sent.
+        """
+        if _UNSAFE_URL_CHARS.search(path) or path != path.lstrip():
+            raise ProtocolError(f"refusing an href with control characters or blanks: {path!r}")
+        parts = urlsplit(path)
+        if parts.scheme or parts.netloc:
+            if _origin(parts) != self._origin:
+                raise ProtocolError(f"refusing to send credentials to another origin: {path!r}")
+            path = urlunsplit(("", "", parts.path, parts.query, ""))
+        url = urljoin(self.base_url + "/", path.lstrip("/"))
+        if _origin(urlsplit(url)) != self._origin:  # belt and braces: never leave the cluster
+            raise ProtocolError(f"refusing to send credentials to another origin: {path!r}")
+        return url
 
     def _send(
         self,
@@ -358,6 +385,7 @@ class OntapClient:
         first_delay: float | None,
     ) -> JobResult:
         path, job_id = self._job_path(job)
+        self._url(path)  # an href off this cluster is refused now, not after the first wait
         polls = 0
 
         def fetch(read_timeout: float) -> Mapping[str, Any]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import http.server
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
+import responses
 
 from pytest_ontapjob import (
     AuthError,
@@ -262,9 +265,105 @@ def test_202_without_a_job_link_is_a_protocol_error() -> None:
                 c.post("/api/storage/volumes", json=VOLUME)
 
 
-def test_job_links_to_another_origin_are_refused(client: OntapClient) -> None:
-    with pytest.raises(ValueError, match="another origin"):
-        client.wait("http://elsewhere.example/api/cluster/jobs/x")
+@pytest.fixture(scope="module")
+def other_host() -> Iterator[tuple[str, list[str]]]:
+    """A second host (127.0.0.2, another origin) that records every request line it receives."""
+    received: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _record(self) -> None:
+            received.append(f"{self.command} {self.path} {self.headers.get('Authorization')}")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"state": "success"}')
+
+        do_GET = do_POST = do_PATCH = do_DELETE = _record
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.2:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# Every spelling of "another host" that urljoin, urllib or requests resolves to that host.
+OTHER_ORIGIN_SPELLINGS = [
+    "http://{other}/api/cluster/jobs/x",
+    "HTTP://{other}/api/cluster/jobs/x",
+    "Http://{other}/api/cluster/jobs/x",
+    " http://{other}/api/cluster/jobs/x",
+    "\nhttp://{other}/api/cluster/jobs/x",
+    "\thttp://{other}/api/cluster/jobs/x",
+    "ht\ttp://{other}/api/cluster/jobs/x",
+    "http:\t//{other}/api/cluster/jobs/x",
+    "//{other}/api/cluster/jobs/x",
+    "\\\\{other}/api/cluster/jobs/x",
+    "http://{here}@{other}/api/cluster/jobs/x",
+    "http:/\\{other}/api/cluster/jobs/x",
+    "https://{here}/api/cluster/jobs/x",
+    "http://localhost:{port}/api/cluster/jobs/x",
+    "\x00http://{other}/api/cluster/jobs/x",
+]
+
+
+@pytest.mark.parametrize("spelling", OTHER_ORIGIN_SPELLINGS)
+def test_job_links_to_another_origin_are_refused_whatever_the_spelling(
+    sim: Simulator,
+    client: OntapClient,
+    other_host: tuple[str, list[str]],
+    spelling: str,
+) -> None:
+    """The attack: a job href that only looks relative or same-origin leaks Basic auth."""
+    other, received = other_host
+    here = client.base_url.split("://", 1)[1]
+    href = spelling.format(other=other, here=here, port=here.rsplit(":", 1)[1])
+    received.clear()
+    with pytest.raises(ProtocolError) as caught:
+        client.wait(href)
+    assert repr(href) in str(caught.value)
+    with pytest.raises(ProtocolError, match="refusing"):
+        client.get(href)
+    # The same href in a 202 from a (lying) cluster: refused before the first poll.
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_passthru("http://127.0.0.2")
+        body = {"job": {"uuid": "x", "_links": {"self": {"href": href}}}}
+        mock.add(
+            responses.POST, "https://cluster.example/api/storage/volumes", json=body, status=202
+        )
+        with OntapClient("https://cluster.example", auth=("admin", "pw")) as lying:
+            with pytest.raises(ProtocolError, match="refusing"):
+                lying.post("/api/storage/volumes", json=VOLUME)
+        assert [c.request.method for c in mock.calls] == ["POST"]
+    assert received == []
+    assert not [e for e in sim.journal if e["path"].startswith("/api/cluster/jobs")]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["HTTP://{here}/api/cluster/jobs/{uuid}", "http://{here}/api/cluster/jobs/{uuid}", "{path}"],
+)
+def test_same_origin_hrefs_in_any_spelling_still_work(
+    sim: Simulator, client: OntapClient, spelling: str
+) -> None:
+    sim.script(
+        "POST", "/api/storage/volumes", [{"state": "running", "polls": 1}, {"state": "success"}]
+    )
+    stub = requests.post(
+        client.base_url + "/api/storage/volumes",
+        json=VOLUME,
+        auth=("admin", sim.password),
+        timeout=5,
+    ).json()["job"]
+    here = client.base_url.split("://", 1)[1]
+    href = spelling.format(here=here, uuid=stub["uuid"], path=stub["_links"]["self"]["href"])
+    assert client.wait(href).state == "success"
 
 
 def test_return_timeout_is_validated_before_sending(sim: Simulator, client: OntapClient) -> None:
