@@ -71,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--scenario",
-        help="JSON scenario file: default script, per-endpoint scripts, inventory, extra "
-        "asynchronous endpoints, faults (see scenarios/)",
+        help="JSON scenario file, or the name of a bundled one (demo): default script, "
+        "per-endpoint scripts, inventory, extra asynchronous endpoints, faults (see scenarios/)",
     )
     parser.add_argument(
         "--retention",

@@ -21,7 +21,6 @@ import threading
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +28,7 @@ from urllib.parse import urlencode
 from .clock import Clock
 from .errors import ApiError, bad_value, duplicate, not_found, unexpected_argument
 from .jobs import EffectError, iso
+from .model.plan import WritePlan
 from .query import (
     COLLECTION_PARAMS,
     RECORD_PARAMS,
@@ -244,18 +244,6 @@ _SOFTWARE_FIELDS = (
     *("version", "nodes.name", "nodes.version", "state", "pending_version"),
     *("elapsed_duration", "estimated_duration", "_links.self.href"),
 )
-
-
-# -- the write plan ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class WritePlan:
-    """A validated write: what the job is called, and what it does if it succeeds."""
-
-    description: str
-    effect: Callable[[], None]
-    location: str | None
-    svm: dict[str, Any] | None
-    success_status: int
 
 
 # -- request bodies ---------------------------------------------------------------------
@@ -912,14 +900,13 @@ class _State:
         if not svm_ref:
             raise bad_value("svm.name", 'Missing value for required field "svm.name".')
         svm_uuid = self.resolve(self.svms, svm_ref, "svm", "SVM")
-        if "aggregates" in body:
-            if not body["aggregates"]:
-                raise bad_value("aggregates", 'Field "aggregates" needs at least one aggregate.')
-            aggregates = self.aggregate_uuids(body.pop("aggregates"), "aggregates")
-        elif self.aggregates:
-            aggregates = [{"uuid": next(iter(self.aggregates))}]
-        else:
-            raise bad_value("aggregates", "The cluster has no aggregate to place the volume on.")
+        # Required, as netapp-ontap's Volume.post documents ("aggregates.name or
+        # aggregates.uuid"); a FlexGroup may name several.
+        if "aggregates" not in body:
+            raise bad_value("aggregates", 'Missing value for required field "aggregates".')
+        if not body["aggregates"]:
+            raise bad_value("aggregates", 'Field "aggregates" needs at least one aggregate.')
+        aggregates = self.aggregate_uuids(body.pop("aggregates"), "aggregates")
         self._merge_sizes(body)
         if self.volume_named(svm_uuid, name):
             raise duplicate(
@@ -1391,6 +1378,9 @@ def _build_state(data: Mapping[str, Any], clock: Clock, lock: threading.RLock) -
             state.plan_svm_post(entry, lock, svm_uuid).effect()
 
     for where, entry in _entries(data, "volumes"):
+        if "aggregates" not in entry and state.aggregates:
+            # A scenario's volume may leave its aggregate out (a client's POST may not).
+            entry["aggregates"] = [{"uuid": next(iter(state.aggregates))}]
         svm_name = _dig(entry, "svm.name") or _dig(entry, "svm.uuid")
         derived = _derived_uuid("volume", str(svm_name), str(entry.get("name")))
         volume_uuid = _entry_uuid(entry, where, derived, state.volumes)
@@ -1506,6 +1496,24 @@ class Inventory:
         """The cluster record."""
         with self.lock:
             return self._state.render_cluster()
+
+    def records_of(self, resource: str) -> list[dict[str, Any]] | None:
+        """Records of a deep resource by its declaration's name; None for any other."""
+        with self.lock:
+            state = self._state
+            if resource == "Svm":
+                return [state.render_svm(u) for u in state.svms]
+            if resource == "Volume":
+                return [state.render_volume(u) for u in state.volumes]
+            if resource == "Snapshot":
+                return [state.render_snapshot(u) for u in state.snapshots]
+            if resource == "Aggregate":
+                return [state.render_aggregate(u) for u in state.aggregates]
+            if resource == "Node":
+                return [state.render_node()]
+            if resource == "Cluster":
+                return [state.render_cluster()]
+            return None
 
     # -- routing -----------------------------------------------------------------------
     def handles(self, method: str, path: str) -> bool:

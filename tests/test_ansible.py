@@ -94,7 +94,12 @@ def test_svm_records_carry_what_na_ontap_svm_reads(api: FlaskClient) -> None:
 
 
 def test_volume_tiering_object_tags_are_writable(api: FlaskClient) -> None:
-    volume = {"name": "v1", "svm.name": "vs0", "tiering.object_tags": ["team:storage"]}
+    volume = {
+        "name": "v1",
+        "svm.name": "vs0",
+        "aggregates": [{"name": "aggr1"}],
+        "tiering.object_tags": ["team:storage"],
+    }
     assert call(api, "POST", "/api/storage/volumes?return_timeout=5", volume).status_code == 201
     record = call(api, "GET", "/api/storage/volumes?name=v1&fields=tiering").json["records"][0]
     assert record["tiering"]["object_tags"] == ["team:storage"]

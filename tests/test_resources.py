@@ -65,7 +65,8 @@ def apply(
 
 def make_volume(inv: Inventory, name: str = "v1", svm: str = "vs0", **extra: Any) -> str:
     """Create a volume at once and return its uuid."""
-    apply(inv, "POST", VOLUMES, {"name": name, "svm": {"name": svm}, **extra})
+    body = {"name": name, "svm": {"name": svm}, "aggregates": [{"name": "aggr1"}], **extra}
+    apply(inv, "POST", VOLUMES, body)
     return str(volume_named(inv, name, svm)["uuid"])
 
 
@@ -191,7 +192,10 @@ def test_effect_creates_the_volume_with_ontap_defaults(inv: Inventory, clock: Vi
     assert inv.read(f"{VOLUMES}/{volume['uuid']}", {}) == volume
 
 
-def test_aggregates_default_to_the_first_aggregate(inv: Inventory) -> None:
+def test_a_volume_post_names_its_aggregates(inv: Inventory) -> None:
+    with pytest.raises(ApiError) as caught:
+        inv.plan("POST", VOLUMES, {"name": "v1", "svm": {"name": "vs0"}}, {})
+    assert (caught.value.status, caught.value.code, caught.value.target) == (400, "2", "aggregates")
     make_volume(inv)
     assert [a["name"] for a in volume_named(inv, "v1")["aggregates"]] == ["aggr1"]
 
@@ -405,10 +409,10 @@ def test_field_names_cover_rendered_records(inv: Inventory) -> None:
 def test_volume_post_validation(
     inv: Inventory, changes: dict[str, Any], status: int, code: str, target: str
 ) -> None:
-    body: dict[str, Any] = {"name": "v1", "svm": {"name": "vs0"}}
+    body: dict[str, Any] = {"name": "v1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
     for key in changes:
-        if key.startswith("svm"):
-            body.pop("svm", None)
+        if key.startswith(("svm", "aggregates")):
+            body.pop(key.split(".")[0], None)
     body.update(changes)
     error = refused(lambda: inv.plan("POST", VOLUMES, body, {}))
     assert (error.status, error.code, error.target) == (status, code, target), error
@@ -660,7 +664,7 @@ def test_duplicate_rename_meanwhile_fails_at_apply(inv: Inventory) -> None:
 
 def test_post_into_an_svm_deleted_meanwhile_fails(inv: Inventory) -> None:
     vs1 = make_svm(inv, "vs1")
-    post = inv.plan("POST", VOLUMES, {"name": "v1", "svm.name": "vs1"}, {})
+    post = inv.plan("POST", VOLUMES, {**CONTRACT_VOLUME, "svm": {"name": "vs1"}}, {})
     apply(inv, "DELETE", f"{SVMS}/{vs1}")
     assert effect_error(post).code == 4
     assert inv.volumes() == []
@@ -669,7 +673,7 @@ def test_post_into_an_svm_deleted_meanwhile_fails(inv: Inventory) -> None:
 def test_effects_of_plans_made_before_reset_do_not_apply(inv: Inventory) -> None:
     uuid = make_volume(inv)
     patch = inv.plan("PATCH", f"{VOLUMES}/{uuid}", {"comment": "x"}, {})
-    post = inv.plan("POST", VOLUMES, {"name": "v2", "svm.name": "vs0"}, {})
+    post = inv.plan("POST", VOLUMES, {**CONTRACT_VOLUME, "name": "v2"}, {})
     inv.reset()
     assert effect_error(patch).code == 4
     assert effect_error(post).code == 4

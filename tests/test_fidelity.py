@@ -1,0 +1,95 @@
+"""Small fidelity gaps closed on the way to the whole API (issue 12, item 6)."""
+
+from __future__ import annotations
+
+import http.client
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+from simproc import ontap_sim
+from test_app import Api, assert_error
+
+from simulator import Simulator, serve
+
+REPO = Path(__file__).resolve().parent.parent
+AUTH = ("admin", "netapp1!")
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Api:
+    monkeypatch.delenv("ONTAP_SIM_PASSWORD", raising=False)
+    return Api(Simulator(clock="virtual"))
+
+
+def test_plain_json_answers_carry_no_hal_links_but_the_next_page(api: Api) -> None:
+    for name in ("v1", "v2"):
+        assert api.post_volume(name, "?return_timeout=10").status_code == 201
+    plain = {"Accept": "application/json"}
+    page = api("GET", "/api/storage/volumes?max_records=1&fields=*", headers=plain)
+    assert page.status_code == 200 and page.content_type == "application/json"
+    assert page.json["_links"].keys() == {"next"}
+    assert all("_links" not in str(r) for r in page.json["records"])
+    one = api("GET", f"/api/storage/volumes/{page.json['records'][0]['uuid']}", headers=plain)
+    assert "_links" not in one.json and "_links" not in str(one.json)
+    # HAL (the default, and what */* or both types get) keeps every link.
+    for accept in ("application/hal+json", "*/*", "application/hal+json, application/json"):
+        hal = api("GET", "/api/storage/volumes?max_records=1", headers={"Accept": accept})
+        assert hal.content_type == "application/hal+json"
+        assert {"self", "next"} <= hal.json["_links"].keys()
+        assert "_links" in hal.json["records"][0]
+
+
+def test_reason_phrases_are_as_ontap_sends_them() -> None:
+    sim = Simulator(clock="virtual", password="pw")
+    with serve(sim) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        for path, line in (
+            ("/api/storage/volumes/00000000-0000-0000-0000-000000000000", "404 Not Found"),
+            ("/api/cluster", "200 OK"),
+        ):
+            conn = http.client.HTTPConnection(host, int(port), timeout=5)
+            try:
+                conn.request("GET", path, headers={"Authorization": "Basic YWRtaW46cHc="})
+                response = conn.getresponse()
+                assert f"{response.status} {response.reason}" == line
+                response.read()
+            finally:
+                conn.close()
+        answer = requests.post(server.url + "/api/storage/volumes", auth=("admin", "pw"), timeout=5)
+        assert answer.reason == "Bad Request"
+
+
+def test_a_volume_post_without_aggregates_is_refused(api: Api) -> None:
+    response = api("POST", "/api/storage/volumes", {"name": "v1", "svm": {"name": "vs0"}})
+    assert_error(response, 400, "2", "aggregates")
+    assert "required" in response.json["error"]["message"]
+    assert api.sim.jobs.iter_records() is not None and not list(api.sim.jobs.iter_records())
+
+
+def test_the_demo_scenario_ships_in_the_wheel_and_loads_by_name(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        timeout=300,
+    )
+    wheel = next(tmp_path.glob("*.whl"))
+    assert "simulator/scenarios/demo.json" in zipfile.ZipFile(wheel).namelist()
+    sim = Simulator(scenario="demo")
+    assert sim.jobs is not None and sim.default_script.steps[0].state == "queued"
+    with ontap_sim("--clock", "virtual", "--scenario", "demo") as process:
+        assert requests.get(process.url() + "/api/cluster", auth=AUTH, timeout=5).ok
