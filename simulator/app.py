@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
+from werkzeug.http import HTTP_STATUS_CODES
 
 from .errors import ApiError, bad_value
 from .query import (
@@ -55,6 +56,7 @@ _HEADERS = {
     "Cache-Control": "no-cache,no-store,must-revalidate",
 }
 _CONTENT_TYPE = "application/hal+json"
+_STATUS_LINES = {code: f"{code} {phrase}" for code, phrase in HTTP_STATUS_CODES.items()}
 _JOB_FIELDS = [
     "uuid",
     "description",
@@ -72,9 +74,48 @@ _JOB_FIELDS = [
 ]
 
 
+def _status_line(status: int) -> str:
+    """``404 Not Found``: the reason phrase as ONTAP sends it (werkzeug would upper-case it)."""
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown')}"
+    return line
+
+
+def _plain_json() -> bool:
+    """Whether the client asked for ``application/json`` rather than HAL: ONTAP then leaves
+    ``_links`` out of its answers, but for a collection's ``next`` link."""
+    environ = request.environ
+    plain: bool | None = environ.get("ontap_sim.plain_json")
+    if plain is None:
+        header = environ.get("HTTP_ACCEPT", "")
+        plain = False
+        if "application/json" in header and environ.get("PATH_INFO", "").startswith("/api"):
+            accept = request.accept_mimetypes
+            plain = accept.quality("application/json") > accept.quality(_CONTENT_TYPE)
+        environ["ontap_sim.plain_json"] = plain
+    return plain
+
+
+def _without_links(body: Any, top: bool) -> Any:
+    if isinstance(body, dict):
+        out = {k: _without_links(v, False) for k, v in body.items() if k != "_links"}
+        links = body.get("_links")
+        if top and isinstance(links, dict) and "next" in links:
+            out["_links"] = {"next": links["next"]}
+        return out
+    if isinstance(body, list):
+        return [_without_links(item, False) for item in body]
+    return body
+
+
 def _json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
+    content_type = _CONTENT_TYPE
+    if body is not None and request and _plain_json():
+        body = _without_links(body, True)
+        content_type = "application/json"
     data = b"" if body is None else json.dumps(body).encode()
-    response = Response(data, status=status, content_type=_CONTENT_TYPE)
+    response = Response(data, status=_status_line(status), content_type=content_type)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
@@ -453,26 +494,20 @@ def create_app(sim: Simulator) -> Flask:
             if depth == 5:
                 raise _method_not_allowed(path, ["GET", "PATCH"])
             raise _unknown_path(path)
+        path = path.rstrip("/") or path
         if method in ("GET", "HEAD"):
-            if not sim.inventory.handles("GET", path.rstrip("/") or path):
-                raise _not_served(path)
-            return _json_response(200, sim.inventory.read(path.rstrip("/"), params))
-        if sim.is_write_endpoint(method, path.rstrip("/")):
-            body = _body(required=method in ("POST", "PATCH"))
-            answer = sim.submit(method, path.rstrip("/"), body, params)
-            g.job_uuid = answer.job_uuid
-            rule: FaultRule | None = g.get("fault")
-            if rule is not None and rule.kind == "vanish" and answer.job_uuid:
-                sim.jobs.purge(answer.job_uuid)
-            return _json_response(answer.status, answer.body, answer.headers)
-        raise _not_served(path)
-
-    def _not_served(path: str) -> ApiError:
-        allowed = set(sim.inventory.allowed_methods(path.rstrip("/")))
-        allowed |= {e.method for e in sim.endpoints if e.matches(e.method, path.rstrip("/"))}
-        if allowed:
-            return _method_not_allowed(path, sorted(allowed))
-        return _unknown_path(path)
+            return _json_response(200, sim.read(path, params))
+        if method not in ("POST", "PATCH", "DELETE"):
+            allowed = sim.routes.allowed_methods(path)
+            raise _method_not_allowed(path, allowed) if allowed else _unknown_path(path)
+        sim.check_route(method, path)  # an unknown path answers 404 before its body is read
+        body = _body(required=method in ("POST", "PATCH"))
+        answer = sim.submit(method, path, body, params)
+        g.job_uuid = answer.job_uuid
+        rule: FaultRule | None = g.get("fault")
+        if rule is not None and rule.kind == "vanish" and answer.job_uuid:
+            sim.jobs.purge(answer.job_uuid)
+        return _json_response(answer.status, answer.body, answer.headers)
 
     # -- control API ----------------------------------------------------------------------
     from .control import register_control

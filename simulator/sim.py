@@ -21,9 +21,13 @@ from typing import TYPE_CHECKING, Any
 from .clock import Clock, ClockMode, VirtualClock, make_clock
 from .errors import ApiError, bad_value
 from .faults import FaultRule, FaultSet
-from .jobs import DEFAULT_SCRIPT, JobEngine, JobScript, ScriptError
-from .query import parse_int
-from .resources import Inventory, WritePlan
+from .jobs import DEFAULT_SCRIPT, EffectError, JobEngine, JobScript, ScriptError
+from .model.plan import WritePlan
+from .model.routes import Routes, method_not_allowed
+from .model.spec import load_spec
+from .model.store import Store
+from .query import parse_bool, parse_int
+from .resources import Inventory
 from .rules import CountedRule, rule_matches, take_first
 
 if TYPE_CHECKING:
@@ -46,6 +50,10 @@ WRITE_METHODS = ("POST", "PATCH", "DELETE")
 _LAST_TIME = 253_402_300_799.0
 _REDACT = ("password", "passphrase", "secret", "token", "authorization")
 _ids = itertools.count(1)
+#: Query arguments of a bulk write that are not filters.
+_BULK_PARAMS = frozenset(
+    {"return_timeout", "return_records", "continue_on_failure", "serial_records"}
+)
 
 
 @dataclass
@@ -91,6 +99,10 @@ class WriteAnswer:
     job_uuid: str | None
 
 
+def _normalise(path: str) -> str:
+    return path.split("?", 1)[0].rstrip("/") or "/"
+
+
 def _check_method(value: Any, *, allow_any: bool) -> str:
     allowed = (*WRITE_METHODS, "*") if allow_any else WRITE_METHODS
     if not isinstance(value, str) or value.upper() not in allowed:
@@ -128,6 +140,20 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+#: Scenarios shipped in the package, usable by name (``--scenario demo``) from anywhere.
+BUNDLED_SCENARIOS = Path(__file__).with_name("scenarios")
+
+
+def bundled_scenario(scenario: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """``scenario`` itself when it is a file (or looks like a path); else the bundled
+    scenario of that name when there is one (``demo`` → ``simulator/scenarios/demo.json``)."""
+    text = os.fspath(scenario)
+    if os.path.exists(text) or os.sep in text or text.endswith(".json"):
+        return scenario
+    bundled = BUNDLED_SCENARIOS / f"{text}.json"
+    return bundled if bundled.is_file() else scenario
 
 
 def load_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -182,13 +208,19 @@ class Simulator:
         self._scenario_faults: list[dict[str, Any]] = []
         self._journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
         self._app: Flask | None = None
+        self._routes: Routes | None = None
+        self._store: Store | None = None
         if scenario is not None:
             self.load_scenario(scenario)
 
     # -- configuration -----------------------------------------------------------------
     def load_scenario(self, scenario: Mapping[str, Any] | str | os.PathLike[str]) -> None:
         """Apply a scenario: default script, scripts, inventory, extra endpoints, faults."""
-        data = scenario if isinstance(scenario, Mapping) else load_scenario_file(scenario)
+        data = (
+            scenario
+            if isinstance(scenario, Mapping)
+            else load_scenario_file(bundled_scenario(scenario))
+        )
         known = {
             "description",
             "retention",
@@ -366,6 +398,8 @@ class Simulator:
         with self.lock:
             self.jobs.reset()
             self.inventory.reset()
+            if self._store is not None:
+                self._store.reset()
             self._scripts.clear()
             self.faults.clear()
             self._journal.clear()
@@ -392,14 +426,53 @@ class Simulator:
         with self.lock:
             self._journal.append(dict(entry))
 
+    # -- the ONTAP API -------------------------------------------------------------------
+    @property
+    def routes(self) -> Routes:
+        """Every operation ONTAP documents, as one routing table (built on first use)."""
+        return self._api()[0]
+
+    @property
+    def store(self) -> Store:
+        """The records of every resource without a deep model (built on first use)."""
+        return self._api()[1]
+
+    def _api(self) -> tuple[Routes, Store]:
+        if self._routes is None or self._store is None:
+            with self.lock:
+                if self._routes is None or self._store is None:
+                    spec = load_spec()
+                    self._store = Store(spec, self.lock, self.inventory.records_of)
+                    self._routes = Routes(spec.operations)
+        return self._routes, self._store
+
+    def check_route(self, method: str, path: str) -> None:
+        """ApiError 404 (262179) or 405 unless ``method`` on ``path`` is served."""
+        path = _normalise(path)
+        if self.inventory.handles(method, path) or any(
+            e.matches(method, path) for e in self.endpoints
+        ):
+            return
+        self.routes.match(method, path)
+
+    def read(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """Answer a GET on ``path`` (a record, a collection or a singleton) as ONTAP does."""
+        path = _normalise(path)
+        if self.inventory.handles("GET", path):
+            return self.inventory.read(path, params)
+        route = self.routes.match("GET", path)
+        return self.store.read(self.store.target(route.template, path, route.values), params)
+
     # -- the write flow ------------------------------------------------------------------
     def is_write_endpoint(self, method: str, path: str) -> bool:
-        """Whether (method, path) is an asynchronous write this simulator serves."""
+        """Whether (method, path) is a write this simulator serves."""
         if method not in WRITE_METHODS:
             return False
-        return self.inventory.handles(method, path) or any(
-            e.matches(method, path) for e in self.endpoints
-        )
+        try:
+            self.check_route(method, path)
+        except ApiError:
+            return False
+        return True
 
     def submit(
         self,
@@ -408,14 +481,30 @@ class Simulator:
         body: Mapping[str, Any] | None,
         params: Mapping[str, str],
     ) -> WriteAnswer:
-        """Validate a write, start its job, wait up to ``return_timeout``, and answer as ONTAP."""
+        """Validate a write, start its job, wait up to ``return_timeout``, and answer as ONTAP.
+
+        An operation ONTAP answers at once (no 202 among its statuses) applies before the
+        answer: 201 with ``Location`` for a create, 200 otherwise, and no job.
+        """
+        path = _normalise(path)
         return_timeout = parse_int(params, "return_timeout", 0, 120) or 0
+        return_records = parse_bool(params, "return_records", False)
         plan = self._plan(method, path, body, params)
+        headers = {"Location": plan.location} if plan.location else {}
+        records: dict[str, Any] = {}
+        if return_records and plan.records:
+            records = {"num_records": len(plan.records), "records": list(plan.records)}
+        if not plan.asynchronous:
+            try:
+                plan.effect()
+            except EffectError as exc:
+                status = 404 if exc.code == 4 else 409
+                raise ApiError(status, str(exc.code), exc.message) from None
+            return WriteAnswer(plan.success_status, records, headers, None)
         script = self._take_script(method, path)
         job = self.jobs.create(plan.description, script, effect=plan.effect, svm=plan.svm)
         href = f"/api/cluster/jobs/{job.uuid}"
-        answer_body = {"job": {"uuid": job.uuid, "_links": {"self": {"href": href}}}}
-        headers = {"Location": plan.location} if plan.location else {}
+        answer_body = {"job": {"uuid": job.uuid, "_links": {"self": {"href": href}}}, **records}
         if return_timeout == 0:
             # ONTAP answers 202 without waiting, even for a job that ends at once.
             return WriteAnswer(202, answer_body, headers, job.uuid)
@@ -445,7 +534,51 @@ class Simulator:
                     svm=None,
                     success_status=201 if method == "POST" else 200,
                 )
-        raise ApiError(404, "262179", f'Unexpected argument "{path}".', path)
+        if method not in WRITE_METHODS:
+            raise method_not_allowed(method, path, self.routes.allowed_methods(path))
+        if method != "POST" and self.inventory.handles("GET", path):
+            return self._plan_deep_bulk(method, path, body, params)
+        route = self.routes.match(method, path)
+        target = self.store.target(route.template, path, route.values)
+        return self.store.plan(route.operation, target, body, params)
+
+    def _plan_deep_bulk(
+        self, method: str, path: str, body: Mapping[str, Any] | None, params: Mapping[str, str]
+    ) -> WritePlan:
+        """PATCH or DELETE on a deep collection: the query selects the records, each is planned
+        as its own record write, and one job applies the lot (``continue_on_failure`` lets it
+        go on past a record that cannot take the change)."""
+        self.routes.match(method, path)  # 405 where ONTAP has no such bulk form
+        filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS}
+        if not filters:
+            raise bad_value(
+                "query",
+                f"A {method} on a collection needs a query naming the records it applies to.",
+            )
+        keep_going = parse_bool(params, "continue_on_failure", False)
+        parse_bool(params, "serial_records", False)
+        listing = self.inventory.read(path, {**filters, "fields": "uuid"})
+        own = {k: v for k, v in params.items() if k in ("return_timeout",)}
+        plans = [
+            self.inventory.plan(method, f"{path}/{record['uuid']}", body, own)
+            for record in listing["records"]
+        ]
+
+        def apply() -> None:
+            for plan in plans:
+                try:
+                    plan.effect()
+                except EffectError:
+                    if not keep_going:
+                        raise
+
+        return WritePlan(
+            description=f"{method} {path}",
+            effect=apply,
+            location=None,
+            svm=plans[0].svm if plans else None,
+            success_status=200,
+        )
 
     def __repr__(self) -> str:
         return f"Simulator(clock={self.clock!r}, username={self.username!r})"

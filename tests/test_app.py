@@ -83,7 +83,7 @@ def test_every_answer_carries_ontap_headers(api: Api) -> None:
 
 
 def test_unknown_paths_and_methods(api: Api) -> None:
-    assert_error(api("GET", "/api/storage/luns"), 404, "262179")
+    assert_error(api("GET", "/api/storage/lunz"), 404, "262179")
     assert_error(api("GET", "/nothing/here"), 404, "262179")
     response = api("DELETE", "/api/cluster/jobs")
     assert_error(response, 405, "3")
@@ -515,11 +515,6 @@ def test_the_shipped_demo_scenario(tmp_path: Path) -> None:
     assert sim.default_script.duration == pytest.approx(3.0)
     assert api.post_volume(query="?return_timeout=2").status_code == 202
     sim.advance(1)
-    # The declared LUN endpoint runs as a job although no LUN is modelled.
-    lun = api("POST", "/api/storage/luns?return_timeout=10", {"name": "/vol/v1/lun1"})
-    assert lun.status_code == 201
-    assert api.job(lun.json["job"]["uuid"])["description"] == "POST /api/storage/luns"
-    assert api("DELETE", "/api/storage/luns/abc").status_code == 202
     sim.reset()  # scenario scripts survive a reset
     assert len(sim.scripts()) == 1
 

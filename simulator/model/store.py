@@ -1,0 +1,592 @@
+"""The generic resource store: every ONTAP resource without a deep model, from its declaration.
+
+Records are kept in ONTAP's shape, keyed by the resource's keys (``_keys`` in netapp-ontap:
+parent keys first). What a resource takes and returns, its keys, references and required
+fields all come from its :class:`~simulator.model.spec.ResourceSpec`; nothing here is written
+per resource. Deep models (volumes, SVMs, ...) live elsewhere and are reached through
+``deep``, so a LUN can name an SVM or a volume and a snapshot collection can check its volume.
+
+Writes follow the plan/effect split: :meth:`Store.plan` validates against the state of now
+and returns a :class:`~simulator.model.plan.WritePlan` whose effect re-checks and applies.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+import threading
+import uuid as uuidlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ApiError, bad_value, duplicate, not_found
+from ..jobs import EffectError
+from ..query import (
+    COLLECTION_PARAMS,
+    RECORD_PARAMS,
+    check_params,
+    get_path,
+    matches,
+    parse_bool,
+    parse_fields,
+    query_collection,
+    select_fields,
+)
+from .body import check_body, check_required
+from .plan import WritePlan
+from .spec import ApiSpec, Operation, ResourceSpec
+
+__all__ = ["DeepRecords", "Store", "Target", "fill_path", "path_variables"]
+
+Record = dict[str, Any]
+#: The records of a deep resource by name (rendered as a GET shows them), or None when the
+#: resource has no deep model.
+DeepRecords = Callable[[str], "list[Record] | None"]
+
+_VARIABLE = re.compile(r"\{([^}]+)\}")
+_GONE = ("entry doesn't exist", 4)
+_DUPLICATE = ("duplicate entry", 1)
+#: Query arguments of a write besides field filters (bulk writes take filters too).
+_WRITE_PARAMS = frozenset({"return_timeout", "return_records"})
+_BULK_PARAMS = _WRITE_PARAMS | {"continue_on_failure", "serial_records"}
+#: Fields that identify a record when another names it.
+_IDENTITY = ("uuid", "name", "id")
+
+
+def path_variables(template: str) -> list[str]:
+    """The ``{...}`` names of a path template, in order."""
+    return _VARIABLE.findall(template)
+
+
+def fill_path(template: str, values: Sequence[str]) -> str:
+    """``template`` with its variables replaced, in order, by ``values``."""
+    parts = iter(values)
+    return _VARIABLE.sub(lambda _: str(next(parts)), template)
+
+
+def _normal(template: str) -> str:
+    return _VARIABLE.sub("{}", template)
+
+
+def _set_path(record: Record, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = record
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[parts[-1]] = value
+
+
+def _deep_merge(target: Record, changes: Mapping[str, Any]) -> None:
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _deep_merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+_ABSENT = get_path({}, "absent")  # what get_path answers where a record has no value
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value is not _ABSENT
+
+
+@dataclass(frozen=True)
+class Target:
+    """A concrete path resolved: the resource, the key values the path gives, and whether it
+    names one record (a record path, or a singleton) or a collection."""
+
+    resource: ResourceSpec
+    template: str
+    path: str
+    keys: tuple[tuple[str, str], ...]
+    is_record: bool
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.keys)
+
+
+class Store:
+    """Records of every resource the simulator serves generically; every method takes ``lock``."""
+
+    def __init__(self, spec: ApiSpec, lock: threading.RLock, deep: DeepRecords) -> None:
+        self.spec = spec
+        self.lock = lock
+        self.deep = deep
+        self.tables: dict[str, dict[tuple[str, ...], Record]] = {}
+        self.generation = 0
+        self._ids: dict[str, Iterator[int]] = {}
+        self._by_record_path = {
+            _normal(r.record_path): r for r in spec.resources.values() if r.record_path
+        }
+
+    # -- state -------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget every record; effects planned before can no longer apply."""
+        with self.lock:
+            self.tables = {}
+            self._ids = {}
+            self.generation += 1
+
+    def records_of(self, resource: str) -> list[Record]:
+        """Every record of ``resource`` (deep or generic), as stored or rendered."""
+        deep = self.deep(resource)
+        if deep is not None:
+            return deep
+        return list(self.tables.get(resource, {}).values())
+
+    def insert(self, resource: ResourceSpec, record: Mapping[str, Any]) -> Record:
+        """Store ``record`` as it is (a scenario's inventory, a test's fixture); keys generated."""
+        with self.lock:
+            data = copy.deepcopy(dict(record))
+            key = self._own_keys(resource, data, ())
+            table = self.tables.setdefault(resource.name, {})
+            if key in table:
+                raise ValueError(f"{resource.name}: a record with keys {key} exists already")
+            table[key] = data
+            return data
+
+    # -- paths -------------------------------------------------------------------------
+    def target(self, template: str, path: str, values: Sequence[str]) -> Target:
+        """Resolve ``path`` (matching ``template``, whose variables took ``values``)."""
+        resource = self.spec.resource_for(template)
+        if resource is None:
+            raise ApiError(404, "262179", f'Unexpected argument "{path}".', path)
+        names = resource.keys[: len(values)]
+        is_record = template == resource.record_path or resource.singleton
+        return Target(resource, template, path, tuple(zip(names, values, strict=False)), is_record)
+
+    def _check_parents(self, target: Target) -> None:
+        """404 (code 4) when a record the path goes through does not exist."""
+        variables = path_variables(target.template)
+        last = len(variables) - (1 if target.is_record and not target.resource.singleton else 0)
+        for index in range(last):
+            end = target.template.index("{" + variables[index] + "}") + len(variables[index]) + 2
+            parent = self._by_record_path.get(_normal(target.template[:end]))
+            if parent is None or parent is target.resource:
+                continue
+            values = [value for _, value in target.keys[: index + 1]]
+            wanted = list(zip(parent.keys[-len(values) :], values, strict=False))
+            if not any(self._has_keys(r, wanted) for r in self.records_of(parent.name)):
+                raise not_found(variables[index])
+
+    @staticmethod
+    def _has_keys(record: Mapping[str, Any], wanted: Iterable[tuple[str, str]]) -> bool:
+        return all(str(get_path(record, name)) == value for name, value in wanted)
+
+    def _find(self, target: Target) -> tuple[tuple[str, ...], Record]:
+        table = self.tables.setdefault(target.resource.name, {})
+        if target.resource.singleton and not target.keys:
+            return (), table.setdefault((), {})
+        key = tuple(value for _, value in target.keys)
+        record = table.get(key)
+        if record is None:
+            raise not_found(target.key_names[-1].rsplit(".", 1)[-1] if target.keys else "uuid")
+        return key, record
+
+    def href(self, resource: ResourceSpec, record: Mapping[str, Any]) -> str:
+        """The record's ``_links.self.href``."""
+        values = [str(get_path(record, name)) for name in resource.keys]
+        template = resource.record_path or resource.collection_path
+        return fill_path(template, values[: len(path_variables(template))])
+
+    # -- reads -------------------------------------------------------------------------
+    def render(self, resource: ResourceSpec, record: Mapping[str, Any]) -> Record:
+        """A stored record as GET shows it: references' names current, ``_links`` added."""
+        out = copy.deepcopy(dict(record))
+        for field, target_name in resource.references.items():
+            self._refresh(out, field.split("."), target_name)
+        if not resource.singleton or resource.keys:
+            out["_links"] = {"self": {"href": self.href(resource, record)}}
+        return out
+
+    def _refresh(self, node: Any, parts: list[str], target_name: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                self._refresh(item, parts, target_name)
+            return
+        if not isinstance(node, dict) or parts[0] not in node:
+            return
+        if len(parts) > 1:
+            self._refresh(node[parts[0]], parts[1:], target_name)
+            return
+        refs = node[parts[0]]
+        for ref in refs if isinstance(refs, list) else [refs]:
+            if isinstance(ref, dict) and ("uuid" in ref or "id" in ref):
+                found = self._lookup(target_name, ref, None)
+                if found is not None and "name" in found and "name" in ref:
+                    ref["name"] = found["name"]
+
+    def read(self, target: Target, params: Mapping[str, str]) -> Record:
+        """Answer a GET on ``target``."""
+        resource = target.resource
+        names = [n for n, f in resource.fields.items() if f.get]
+        with self.lock:
+            self._check_parents(target)
+            if target.is_record:
+                check_params(params, RECORD_PARAMS | {"max_records"}, names)
+                _, record = self._find(target)
+                rendered = self.render(resource, record)
+            else:
+                check_params(params, COLLECTION_PARAMS, names)
+                scope = target.keys
+                rendered_all = [
+                    self.render(resource, r)
+                    for r in self.tables.get(resource.name, {}).values()
+                    if self._has_keys(r, scope)
+                ]
+        fields = parse_fields(params.get("fields"))
+        _check_order_by(params.get("order_by"), names)
+        keys = self._shown_keys(resource, target)
+        if target.is_record:
+            return select_fields(_cut(resource, rendered, fields), fields, keys)
+        records = [_cut(resource, r, fields) for r in rendered_all]
+        return query_collection(records, params, href=target.path, keys=keys)
+
+    @staticmethod
+    def _shown_keys(resource: ResourceSpec, target: Target) -> tuple[str, ...]:
+        own = tuple(k for k in resource.keys if k not in target.key_names or target.is_record)
+        return (*own, *(("name",) if "name" in resource.fields else ()))
+
+    # -- references --------------------------------------------------------------------
+    def _lookup(
+        self, target_name: str, ref: Mapping[str, Any], svm_uuid: str | None
+    ) -> Record | None:
+        for record in self.records_of(target_name):
+            if svm_uuid is not None:
+                owner = get_path(record, "svm.uuid")
+                if isinstance(owner, str) and owner != svm_uuid:
+                    continue
+            given = [(k, ref[k]) for k in _IDENTITY if ref.get(k) is not None]
+            if given and all(str(record.get(k)) == str(v) for k, v in given):
+                return record
+        return None
+
+    def _resolve(self, resource: ResourceSpec, data: Record, svm_uuid: Any = None) -> None:
+        """Fill every reference in ``data`` both ways (name and uuid); 400 naming an unknown one.
+
+        References are looked up within the record's SVM (``svm_uuid``, else the one ``data``
+        names), so an igroup named in a LUN map is the one of that map's SVM.
+        """
+        refs = sorted(resource.references.items(), key=lambda item: item[0] != "svm")
+        for field, target_name in refs:
+            scope = None if field == "svm" else (svm_uuid or get_path(data, "svm.uuid"))
+            self._resolve_at(data, field.split("."), field, target_name, scope)
+
+    def _resolve_at(
+        self, node: Any, parts: list[str], field: str, target_name: str, svm_uuid: Any
+    ) -> None:
+        if isinstance(node, list):
+            for item in node:
+                self._resolve_at(item, parts, field, target_name, svm_uuid)
+            return
+        if not isinstance(node, dict) or parts[0] not in node:
+            return
+        if len(parts) > 1:
+            self._resolve_at(node[parts[0]], parts[1:], field, target_name, svm_uuid)
+            return
+        refs = node[parts[0]]
+        for ref in refs if isinstance(refs, list) else [refs]:
+            if not isinstance(ref, dict):
+                continue
+            given = [k for k in _IDENTITY if ref.get(k) is not None]
+            if not given:
+                continue
+            scope = svm_uuid if isinstance(svm_uuid, str) else None
+            found = self._lookup(target_name, ref, scope)
+            if found is None:
+                shown = given[0]
+                raise bad_value(
+                    f"{field}.{shown}",
+                    f'{target_name} "{ref[shown]}" does not exist'
+                    + (" in this SVM." if scope else "."),
+                )
+            for key in _IDENTITY:
+                if key in found and found[key] is not None and key in ref.keys() | {"uuid", "name"}:
+                    ref[key] = found[key]
+
+    # -- writes ------------------------------------------------------------------------
+    def plan(
+        self,
+        operation: Operation,
+        target: Target,
+        body: Mapping[str, Any] | None,
+        params: Mapping[str, str],
+    ) -> WritePlan:
+        """Validate a write on ``target`` now and return its plan; changes nothing."""
+        method = operation.method
+        with self.lock:
+            self._check_parents(target)
+            if method == "POST":
+                _check_write_params(params, _WRITE_PARAMS, ())
+                return self._plan_post(operation, target, body or {})
+            if target.is_record:
+                _check_write_params(params, _WRITE_PARAMS, ())
+                key, _ = self._find(target)
+                if method == "PATCH":
+                    return self._plan_patch(operation, target, [key], body, params)
+                return self._plan_delete(operation, target, [key], params)
+            return self._plan_bulk(operation, target, body, params)
+
+    def _plan_post(
+        self, operation: Operation, target: Target, body: Mapping[str, Any]
+    ) -> WritePlan:
+        resource = target.resource
+        data = check_body(resource, body, "post")
+        for name, value in target.keys:
+            _set_path(data, name, value)
+        check_required(resource, data, target.key_names)
+        self._resolve(resource, data)
+        key = self._own_keys(resource, data, target.key_names)
+        table_name = resource.name
+        self._refuse_duplicate(resource, key, data)
+        generation = self.generation
+        record = data
+        href = self.href(resource, record)
+
+        def apply() -> None:
+            table = self.tables.setdefault(table_name, {})
+            if self.generation != generation:
+                raise EffectError(*_GONE)
+            if key in table:
+                raise EffectError(*_DUPLICATE)
+            table[key] = copy.deepcopy(record)
+
+        return WritePlan(
+            description=f"POST {target.path}",
+            effect=self._locked(apply),
+            location=href,
+            svm=_svm_of(record),
+            success_status=201,
+            asynchronous=operation.is_async,
+            records=(self.render(resource, record),),
+        )
+
+    def _own_keys(
+        self, resource: ResourceSpec, data: Record, given: Sequence[str]
+    ) -> tuple[str, ...]:
+        """The record's key values, generating a uuid or an integer id where it has none."""
+        values = []
+        for name in resource.keys:
+            value = get_path(data, name)
+            if not _present(value):
+                if name in given:
+                    raise bad_value(name, f'Missing value for required field "{name}".')
+                field = resource.fields.get(name)
+                leaf = name.rsplit(".", 1)[-1]
+                if field is not None and field.type == "integer":
+                    counter = self._ids.setdefault(resource.name, itertools.count(1))
+                    value = next(counter)
+                    while any(
+                        get_path(r, name) == value
+                        for r in self.tables.get(resource.name, {}).values()
+                    ):
+                        value = next(counter)
+                elif leaf == "uuid":
+                    value = str(uuidlib.uuid4())
+                else:
+                    raise bad_value(name, f'Missing value for required field "{name}".')
+                _set_path(data, name, value)
+            values.append(str(value))
+        return tuple(values)
+
+    def _refuse_duplicate(
+        self,
+        resource: ResourceSpec,
+        key: tuple[str, ...],
+        data: Mapping[str, Any],
+        besides: tuple[str, ...] | None = None,
+    ) -> None:
+        table = self.tables.get(resource.name, {})
+        if besides is None and key in table and resource.keys:
+            raise duplicate(resource.keys[-1], "duplicate entry")
+        name = data.get("name")
+        if name is None or "name" in resource.keys:
+            return
+        scope = resource.keys[:-1]
+        svm = get_path(data, "svm.uuid")
+        for other_key, other in table.items():
+            if other_key == besides or other.get("name") != name:
+                continue
+            if get_path(other, "svm.uuid") != svm and _present(svm):
+                continue
+            if all(get_path(other, k) == get_path(data, k) for k in scope):
+                raise duplicate("name", f'duplicate entry: "{name}" already exists.')
+
+    def _plan_patch(
+        self,
+        operation: Operation,
+        target: Target,
+        keys: list[tuple[str, ...]],
+        body: Mapping[str, Any] | None,
+        params: Mapping[str, str],
+    ) -> WritePlan:
+        resource = target.resource
+        changes = check_body(resource, body or {}, "patch")
+        current = self.tables.get(resource.name, {})
+        for key in keys:
+            record = current.get(key, {})
+            self._resolve(resource, changes, get_path(record, "svm.uuid"))
+            if "name" in changes:
+                merged = copy.deepcopy(record)
+                _deep_merge(merged, changes)
+                self._refuse_duplicate(resource, key, merged, besides=key)
+        generation = self.generation
+        table_name = resource.name
+        keep_going = parse_bool(params, "continue_on_failure", False)
+
+        def apply() -> None:
+            table = self.tables.get(table_name, {})
+            if self.generation != generation:
+                raise EffectError(*_GONE)
+            for key in keys:
+                if key not in table:
+                    if keep_going:
+                        continue
+                    raise EffectError(*_GONE)
+                _deep_merge(table[key], changes)
+
+        svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
+        return WritePlan(
+            description=f"PATCH {target.path}",
+            effect=self._locked(apply),
+            location=None,
+            svm=svm,
+            success_status=200,
+            asynchronous=operation.is_async,
+        )
+
+    def _plan_delete(
+        self,
+        operation: Operation,
+        target: Target,
+        keys: list[tuple[str, ...]],
+        params: Mapping[str, str],
+    ) -> WritePlan:
+        resource = target.resource
+        generation = self.generation
+        table_name = resource.name
+        keep_going = parse_bool(params, "continue_on_failure", False)
+        current = self.tables.get(resource.name, {})
+
+        def apply() -> None:
+            table = self.tables.get(table_name, {})
+            if self.generation != generation:
+                raise EffectError(*_GONE)
+            for key in keys:
+                if key not in table:
+                    if keep_going:
+                        continue
+                    raise EffectError(*_GONE)
+                del table[key]
+
+        svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
+        return WritePlan(
+            description=f"DELETE {target.path}",
+            effect=self._locked(apply),
+            location=None,
+            svm=svm,
+            success_status=200,
+            asynchronous=operation.is_async,
+        )
+
+    def _plan_bulk(
+        self,
+        operation: Operation,
+        target: Target,
+        body: Mapping[str, Any] | None,
+        params: Mapping[str, str],
+    ) -> WritePlan:
+        """PATCH or DELETE on a collection: the query selects the records; one job for the lot."""
+        resource = target.resource
+        if operation.method == "PATCH":
+            check_body(resource, body or {}, "patch")  # a bad body is named before the query
+        names = [n for n, f in resource.fields.items() if f.get]
+        filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS}
+        check_params(filters, (), names)
+        _check_write_params(params, _BULK_PARAMS, filters)
+        if not filters:
+            raise bad_value(
+                "query",
+                f"A {operation.method} on a collection needs a query naming the records "
+                "it applies to.",
+            )
+        table = self.tables.get(resource.name, {})
+        scoped = {k: r for k, r in table.items() if self._has_keys(r, target.keys)}
+        rendered = {k: self.render(resource, r) for k, r in scoped.items()}
+        keys = [k for k, r in rendered.items() if all(matches(r, f, v) for f, v in filters.items())]
+        if operation.method == "PATCH":
+            return self._plan_patch(operation, target, keys, body, params)
+        if body:
+            raise bad_value("body", "A DELETE takes no request body.")
+        return self._plan_delete(operation, target, keys, params)
+
+    def _locked(self, apply: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            with self.lock:
+                apply()
+
+        return run
+
+
+def _svm_of(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    svm = record.get("svm")
+    if isinstance(svm, Mapping) and svm.get("uuid"):
+        return {"name": svm.get("name"), "uuid": svm["uuid"]}
+    return None
+
+
+def _cut(resource: ResourceSpec, record: Record, fields: Sequence[str] | None) -> Record:
+    """``record`` without its expensive fields, unless ``fields`` asks for them (or ``**``)."""
+    if fields is not None and "**" in fields:
+        return record
+    asked = set(fields or ())
+    for name, spec in resource.fields.items():
+        if spec.expensive and not any(name == a or name.startswith(a + ".") for a in asked):
+            _drop(record, name.split("."))
+    return record
+
+
+def _drop(node: Any, parts: list[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _drop(item, parts)
+        return
+    if not isinstance(node, dict) or parts[0] not in node:
+        return
+    if len(parts) == 1:
+        del node[parts[0]]
+        return
+    _drop(node[parts[0]], parts[1:])
+    if node[parts[0]] == {}:
+        del node[parts[0]]
+
+
+def _check_order_by(order_by: str | None, names: Sequence[str]) -> None:
+    """ONTAP's 400 262268 for an ``order_by`` naming no field of the resource."""
+    if not order_by:
+        return
+    for term in order_by.split(","):
+        name = term.strip().partition(" ")[0]
+        if name and not any(n == name or n.startswith(name + ".") for n in names):
+            raise ApiError(
+                400, "262268", f'Invalid field "{name}" specified in "order_by".', "order_by"
+            )
+
+
+def _check_write_params(
+    params: Mapping[str, str], allowed: Iterable[str], filters: Iterable[str]
+) -> None:
+    allowed_set = {*allowed, *filters}
+    for key in params:
+        if key not in allowed_set:
+            raise ApiError(404, "262179", f'Unexpected argument "{key}".', key)
+    parse_bool(params, "return_records", False)
+    parse_bool(params, "continue_on_failure", False)
+    parse_bool(params, "serial_records", False)
