@@ -630,7 +630,7 @@ class _Builder:
             "storage",
             [],
             _path_param("uuid", "Volume UUID", volume_example),
-            post_required=("name", "svm"),
+            post_required=("name", "svm", "aggregates"),
         )
         self.resource(
             "/storage/volumes/{volume_uuid}/snapshots",

@@ -23,7 +23,7 @@ from .errors import ApiError, bad_value
 from .faults import FaultRule, FaultSet
 from .jobs import DEFAULT_SCRIPT, EffectError, JobEngine, JobScript, ScriptError
 from .model.plan import WritePlan
-from .model.routes import Routes, method_not_allowed
+from .model.routes import Routes, method_not_allowed, unmodelled
 from .model.spec import load_spec
 from .model.store import Store
 from .query import parse_bool, parse_int
@@ -539,6 +539,9 @@ class Simulator:
         if method != "POST" and self.inventory.handles("GET", path):
             return self._plan_deep_bulk(method, path, body, params)
         route = self.routes.match(method, path)
+        resource = route.operation.resource
+        if resource is not None and self.inventory.records_of(resource) is not None:
+            raise unmodelled(route.operation)
         target = self.store.target(route.template, path, route.values)
         return self.store.plan(route.operation, target, body, params)
 

@@ -64,7 +64,7 @@ def _seed(sim: Simulator, url: str) -> None:
         (
             "POST",
             "/api/storage/volumes",
-            {"name": "v2", "svm": {"name": "vs0"}},
+            {"name": "v2", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]},
             [running, success],
         ),
         ("PATCH", f"/api/storage/volumes/{vol1}", {"comment": "x"}, [paused, success]),

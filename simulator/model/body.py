@@ -265,13 +265,14 @@ def check_body(resource: ResourceSpec, body: Mapping[str, Any], method: Method) 
     return _walk(resource, shape_of(resource), expand_dotted(body), "", method)
 
 
-def _present(body: Mapping[str, Any], dotted: str) -> bool:
-    current: Any = body
-    for part in dotted.split("."):
-        if not isinstance(current, Mapping) or current.get(part) is None:
-            return False
-        current = current[part]
-    return True
+def _present(body: Any, dotted: str) -> bool:
+    """Whether ``dotted`` has a value in ``body`` (in some item, through lists of objects)."""
+    if isinstance(body, list):
+        return any(_present(item, dotted) for item in body)
+    head, _, rest = dotted.partition(".")
+    if not isinstance(body, Mapping) or body.get(head) is None:
+        return False
+    return _present(body[head], rest) if rest else True
 
 
 def check_required(

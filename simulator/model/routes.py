@@ -16,7 +16,7 @@ from ..errors import ApiError
 from .spec import Operation
 from .store import path_variables
 
-__all__ = ["Route", "Routes", "method_not_allowed", "unknown_path"]
+__all__ = ["Route", "Routes", "method_not_allowed", "unknown_path", "unmodelled"]
 
 #: Path variables whose values are paths themselves (files, directories), when last.
 _PATH_VALUES = frozenset({"path", "unix_path"})
@@ -56,6 +56,17 @@ def method_not_allowed(method: str, path: str, allowed: Sequence[str]) -> ApiErr
     )
     error.headers["Allow"] = ", ".join(allowed)
     return error
+
+
+def unmodelled(operation: Operation) -> ApiError:
+    """405 for an operation ONTAP documents on a resource whose deep model does not take it
+    yet: refused, never accepted and dropped (docs/coverage.md lists them)."""
+    return ApiError(
+        405,
+        "3",
+        f'The simulator does not model "{operation.method} {operation.path}" yet '
+        "(see docs/coverage.md).",
+    )
 
 
 class Routes:

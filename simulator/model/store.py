@@ -182,9 +182,15 @@ class Store:
 
     def _find(self, target: Target) -> tuple[tuple[str, ...], Record]:
         table = self.tables.setdefault(target.resource.name, {})
-        if target.resource.singleton and not target.keys:
-            return (), table.setdefault((), {})
         key = tuple(value for _, value in target.keys)
+        if target.resource.singleton:
+            # One object per parent (an SVM's web settings, the cluster's ...): it exists as
+            # long as its parent does, with the settings written to it so far.
+            if key not in table:
+                table[key] = {}
+                for name, value in target.keys:
+                    _set_path(table[key], name, value)
+            return key, table[key]
         record = table.get(key)
         if record is None:
             raise not_found(target.key_names[-1].rsplit(".", 1)[-1] if target.keys else "uuid")
@@ -295,9 +301,9 @@ class Store:
         for ref in refs if isinstance(refs, list) else [refs]:
             if not isinstance(ref, dict):
                 continue
-            given = [k for k in _IDENTITY if ref.get(k) is not None]
+            given = [k for k in _IDENTITY if ref.get(k) not in (None, "")]
             if not given:
-                continue
+                continue  # "" names no record: ONTAP's default rule, "no qtree", ...
             scope = svm_uuid if isinstance(svm_uuid, str) else None
             found = self._lookup(target_name, ref, scope)
             if found is None:
