@@ -22,6 +22,7 @@ from .clock import Clock, ClockMode, VirtualClock, make_clock
 from .errors import ApiError, bad_value
 from .faults import FaultRule, FaultSet
 from .jobs import DEFAULT_SCRIPT, EffectError, JobEngine, JobScript, ScriptError
+from .model.body import check_body
 from .model.plan import WritePlan
 from .model.routes import Routes, method_not_allowed, unmodelled
 from .model.spec import load_spec
@@ -536,7 +537,7 @@ class Simulator:
                 )
         if method not in WRITE_METHODS:
             raise method_not_allowed(method, path, self.routes.allowed_methods(path))
-        if method != "POST" and self.inventory.handles("GET", path):
+        if method != "POST" and self.inventory.handles(method, path + "/x"):
             return self._plan_deep_bulk(method, path, body, params)
         route = self.routes.match(method, path)
         resource = route.operation.resource
@@ -551,7 +552,10 @@ class Simulator:
         """PATCH or DELETE on a deep collection: the query selects the records, each is planned
         as its own record write, and one job applies the lot (``continue_on_failure`` lets it
         go on past a record that cannot take the change)."""
-        self.routes.match(method, path)  # 405 where ONTAP has no such bulk form
+        route = self.routes.match(method, path)  # 405 where ONTAP has no such bulk form
+        resource = self.store.spec.resources.get(route.operation.resource or "")
+        if method == "PATCH" and resource is not None:
+            check_body(resource, body or {}, "patch")  # a bad field is named before the query
         filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS}
         if not filters:
             raise bad_value(

@@ -18,10 +18,18 @@ from flask.testing import FlaskClient
 from test_app import AUTH
 
 from simulator import Simulator
+from simulator.model.coverage import classify
 from simulator.model.spec import ApiSpec, ResourceSpec, load_spec
 from simulator.model.store import fill_path, path_variables
 
 SPEC = load_spec()
+#: Operations docs/coverage.md lists as not served answer an ONTAP error saying so (tested below).
+_PROBE = Simulator()
+NOT_SERVED = {
+    (c.operation.method, c.operation.path)
+    for c in (classify(_PROBE, op) for op in SPEC.operations)
+    if c.kind == "not served"
+}
 UNKNOWN = "99999999-9999-9999-9999-999999999999"
 FIELD = "no_such_field_anywhere"
 
@@ -30,6 +38,8 @@ def _paths(method: str, record: bool | None = None) -> list[str]:
     out = []
     for op in SPEC.operations:
         if op.method != method or op.path.startswith("/api/cluster/jobs"):
+            continue
+        if (op.method, op.path) in NOT_SERVED:
             continue
         resource = SPEC.resource_for(op.path)
         is_record = (
@@ -51,6 +61,7 @@ def sim() -> Simulator:
                 "volumes": [
                     {"name": "vol1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
                 ],
+                "snapshots": [{"name": "s1", "volume": {"name": "vol1"}}],
             }
         },
     )
@@ -60,6 +71,16 @@ def sim() -> Simulator:
 def client(sim: Simulator) -> Iterator[FlaskClient]:
     yield sim.app.test_client()
     assert sim.errors == []
+
+
+def _deep_value(sim: Simulator, name: str) -> str | None:
+    """The value of ``svm.uuid``, ``volume.uuid``... of the deep inventory's first record."""
+    owner, _, leaf = name.rpartition(".")
+    for deep_name in ("Svm", "Volume", "Aggregate", "Node", "Snapshot"):
+        records = sim.inventory.records_of(deep_name)
+        if owner == deep_name.lower() and records:
+            return str(records[0].get(leaf, "x1"))
+    return None
 
 
 def _value_for(sim: Simulator, spec: ApiSpec, template: str, index: int) -> str:
@@ -72,16 +93,18 @@ def _value_for(sim: Simulator, spec: ApiSpec, template: str, index: int) -> str:
         (r for r in spec.resources.values() if r.record_path and _same(r.record_path, prefix)),
         None,
     )
-    if parent is None:
-        return "x1"
-    deep = sim.inventory.records_of(parent.name)
-    if deep is not None:
+    if parent is not None and sim.inventory.records_of(parent.name) is not None:
+        deep = sim.inventory.records_of(parent.name) or []
         return str(deep[0].get(parent.keys[-1].rsplit(".", 1)[-1], "x1"))
     values = [_value_for(sim, spec, template, i) for i in range(index)]
+    known = _deep_value(sim, parent.keys[len(values)] if parent else name)
+    if parent is None:
+        return known or "x1"
     existing = [
         r
         for r in sim.store.records_of(parent.name)
         if all(str(_get(r, k)) == v for k, v in zip(parent.keys, values, strict=False))
+        and (known is None or str(_get(r, parent.keys[len(values)])) == known)
     ]
     if existing:
         return str(_get(existing[0], parent.keys[len(values)]))
@@ -89,12 +112,12 @@ def _value_for(sim: Simulator, spec: ApiSpec, template: str, index: int) -> str:
     for key, value in zip(parent.keys, values, strict=False):
         _set(record, key, value)
     field = parent.fields.get(parent.keys[len(values)])
-    generated = (
-        "7"
+    generated: Any = known or (
+        7
         if field is not None and field.type == "integer"
         else "11111111-2222-3333-4444-555555555555"
     )
-    _set(record, parent.keys[len(values)], int(generated) if generated == "7" else generated)
+    _set(record, parent.keys[len(values)], generated)
     for key in parent.keys[len(values) + 1 :]:
         _set(record, key, "x1")
     sim.store.insert(parent, record)
@@ -170,3 +193,29 @@ def test_every_write_refuses_an_unknown_body_field(
         if response.status_code != 400 or error.get("target") != FIELD:
             failures.append((method, template, response.status_code, error))
     assert failures == []
+
+
+def test_operations_not_served_answer_an_ontap_error_saying_so(
+    sim: Simulator, client: FlaskClient
+) -> None:
+    for method, template in sorted(NOT_SERVED):
+        body = {} if method in ("POST", "PATCH") else None
+        response = _call(client, method, _concrete(sim, template), body)
+        assert response.status_code == 405, (method, template, response.json)
+        assert "docs/coverage.md" in response.json["error"]["message"]
+
+
+def test_docs_coverage_is_what_the_script_writes() -> None:
+    """docs/coverage.md is generated from the code: CI fails when it is stale."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, str(root / "tools" / "coverage.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

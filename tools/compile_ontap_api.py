@@ -346,6 +346,15 @@ def _method_doc(cls: type[Any], *names: str) -> str:
     return ""
 
 
+#: Bullets under "Required properties" that ONTAP requires only for one kind of record, although
+#: the docstring does not word them as conditions (the consistency-group volumes of a SnapMirror
+#: relationship between Application Consistency Groups, per ONTAP's own description of them).
+_ONLY_SOMETIMES_REQUIRED = frozenset(
+    {
+        ("SnapmirrorRelationship", "source.consistency_group_volumes"),
+        ("SnapmirrorRelationship", "destination.consistency_group_volumes"),
+    }
+)
 _CONDITIONAL = re.compile(r"(?i)\b(required (only )?(when|if)|only required|if|unless)\b")
 _BULLET_HEAD = re.compile(r"^\* ((?:`[^`]+`|\s+|,|or\b|and\b|both\b)+)")
 
@@ -371,7 +380,9 @@ def _required_post(cls: type[Any], res: Resource, report: Report) -> list[list[s
         if not match:
             continue
         head = match.group(1)
-        if _CONDITIONAL.search(line[match.end() :]):
+        quoted_head = tuple(re.findall(r"`([^`]+)`", head))
+        only_sometimes = any((res.name, n) in _ONLY_SOMETIMES_REQUIRED for n in quoted_head)
+        if only_sometimes or _CONDITIONAL.search(line[match.end() :]):
             report.conditional_required.append(f"{res.name}: {line[2 : match.end()].strip()}")
             continue
         names = [

@@ -157,7 +157,11 @@ class Store:
         """Resolve ``path`` (matching ``template``, whose variables took ``values``)."""
         resource = self.spec.resource_for(template)
         if resource is None:
-            raise ApiError(404, "262179", f'Unexpected argument "{path}".', path)
+            raise ApiError(
+                405,
+                "3",
+                f'The simulator has no schema for "{template}" (see docs/coverage.md).',
+            )
         names = resource.keys[: len(values)]
         is_record = template == resource.record_path or resource.singleton
         return Target(resource, template, path, tuple(zip(names, values, strict=False)), is_record)
@@ -175,6 +179,15 @@ class Store:
             wanted = list(zip(parent.keys[-len(values) :], values, strict=False))
             if not any(self._has_keys(r, wanted) for r in self.records_of(parent.name)):
                 raise not_found(variables[index])
+        if target.resource.singleton:
+            # An object per SVM (or per volume...): the record its key names must exist.
+            for name, value in target.keys:
+                owner, _, leaf = name.rpartition(".")
+                referred = target.resource.references.get(owner)
+                if referred is not None and not any(
+                    str(r.get(leaf)) == value for r in self.records_of(referred)
+                ):
+                    raise not_found(name)
 
     @staticmethod
     def _has_keys(record: Mapping[str, Any], wanted: Iterable[tuple[str, str]]) -> bool:
@@ -183,7 +196,8 @@ class Store:
     def _find(self, target: Target) -> tuple[tuple[str, ...], Record]:
         table = self.tables.setdefault(target.resource.name, {})
         key = tuple(value for _, value in target.keys)
-        if target.resource.singleton:
+        owned = all(n.rpartition(".")[0] in target.resource.references for n in target.key_names)
+        if target.resource.singleton and owned:
             # One object per parent (an SVM's web settings, the cluster's ...): it exists as
             # long as its parent does, with the settings written to it so far.
             if key not in table:
