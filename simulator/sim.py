@@ -187,10 +187,15 @@ class Simulator:
 
     # -- configuration -----------------------------------------------------------------
     def load_scenario(self, scenario: Mapping[str, Any] | str | os.PathLike[str]) -> None:
-        """Apply a scenario: default script, scripts, inventory, extra endpoints, faults."""
+        """Apply a scenario: default script, scripts, inventory, extra endpoints, faults.
+
+        ``recording`` (what ``ontap-sim record`` saw, see :mod:`simulator.record`) is read by
+        the pytest plugin, not here; it must be an object.
+        """
         data = scenario if isinstance(scenario, Mapping) else load_scenario_file(scenario)
         known = {
             "description",
+            "recording",
             "retention",
             "default_script",
             "scripts",
@@ -203,6 +208,8 @@ class Simulator:
             raise ValueError(
                 f'scenario: unknown key "{unknown[0]}" (known: {", ".join(sorted(known))})'
             )
+        if not isinstance(data.get("recording", {}), Mapping):
+            raise ValueError("scenario: recording must be an object")
         try:
             if "retention" in data:
                 retention = data["retention"]
