@@ -543,7 +543,8 @@ Fetch = Callable[[str], "tuple[int, Any]"]
 
 
 class _Unauthorized(Exception):
-    """The credentials at hand were refused: try again with the next request's."""
+    """The credentials at hand were refused, or the cluster is not answering: try again with
+    the next request."""
 
 
 _SVM_FIELDS = ("name", "uuid", "state", "subtype", "language", "comment", "ipspace.name")
@@ -681,11 +682,12 @@ def _validated(inventory: dict[str, Any], notes: list[str]) -> dict[str, Any]:
 def read_inventory(fetch: Fetch) -> tuple[dict[str, Any], list[str]]:
     """The upstream's cluster, aggregates, SVMs, volumes and snapshots, in the form a
     scenario's ``inventory`` takes (uuids kept, so writes naming them replay), with notes on
-    what was left out. Raises ``_Unauthorized`` on a 401."""
+    what was left out. Raises ``_Unauthorized`` on a 401, or when ``/api/cluster`` does not
+    answer or answers 5xx."""
     notes: list[str] = []
     inventory: dict[str, Any] = {}
     status, body = fetch("/api/cluster?fields=name,uuid,version")
-    if status == 401:
+    if status == 401 or status == 0 or status >= 500:
         raise _Unauthorized
     if status == 200 and isinstance(body, Mapping):
         cluster = _pick(body, ("name", "uuid"))
@@ -932,7 +934,9 @@ class Recorder:
                 assert_same_host=False,
             )
         except urllib3.exceptions.HTTPError as exc:
-            timed_out = isinstance(exc, urllib3.exceptions.TimeoutError)
+            # NewConnectionError (refused, unresolvable) subclasses ConnectTimeoutError.
+            refused = isinstance(exc, urllib3.exceptions.NewConnectionError)
+            timed_out = isinstance(exc, urllib3.exceptions.TimeoutError) and not refused
             status = 504 if timed_out else 502
             if record is not None:
                 self._end_unreachable(record, status)
