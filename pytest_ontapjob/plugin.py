@@ -359,10 +359,16 @@ def pytest_runtest_protocol(
         recording.test = None
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     recording = config.stash.get(_RECORDING_KEY, None)
-    if recording is not None and recording.summary:
-        terminalreporter.write_line(recording.summary)
+    if recording is None or hasattr(config, "workerinput"):
+        return
+    terminalreporter.write_line(
+        recording.summary
+        or f"ontapjob: nothing recorded (no test used ontap_client); {recording.path} not written"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -56,11 +56,18 @@ __all__ = [
     "Observation",
     "Recorder",
     "WriteRecord",
+    "body_shape",
     "build_parser",
     "build_scenario",
+    "check_upstream",
     "job_steps",
     "main",
     "path_pattern",
+    "place_faults",
+    "read_inventory",
+    "request_secrets",
+    "scripts_and_faults",
+    "scrub",
     "write_scenario",
 ]
 
@@ -264,6 +271,7 @@ class WriteRecord:
     return_timeout: int | None
     test: str | None
     started: float
+    #: When it arrived (``time.time()``); ``started`` and ``answered`` are monotonic.
     wall: float
     answered: float | None = None
     status: int | None = None
@@ -282,7 +290,7 @@ class WriteRecord:
 
     def to_json(self) -> dict[str, Any]:
         """What the recording's ``writes`` list keeps of this write."""
-        out: dict[str, Any] = {"method": self.method, "path": self.path}
+        out: dict[str, Any] = {"at": _utc(self.wall), "method": self.method, "path": self.path}
         if self.body is not None:
             out["body"] = self.body
         if self.return_timeout is not None:

@@ -770,3 +770,17 @@ def test_a_recorded_test_is_found_by_its_id_or_its_path_tail() -> None:
     assert _recorded_part(tests, "c/test_x.py::test_t") is None  # ambiguous
     assert _recorded_part(tests, "sub/test_y.py::C::t") == 3
     assert _recorded_part(tests, "test_y.py::C::u") is None
+
+
+def test_a_recording_run_that_never_reaches_the_cluster_writes_nothing(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest_inprocess(
+        *BLOCKED, "--ontap-url", "https://c1", "--ontap-record", "x.json"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["ontapjob: nothing recorded (no test used ontap_client); x.json not written"]
+    )
+    assert not (pytester.path / "x.json").exists()
