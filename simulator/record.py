@@ -1479,30 +1479,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with serve(recorder, host=args.host, port=args.port, tls=args.tls) as handle:
-            print(f"ontap-sim listening on {handle.url}", flush=True)
-            if handle.ca_file:
-                print(f"ontap-sim CA certificate: {handle.ca_file}", flush=True)
-            print(
-                f"ontap-sim recording {upstream} into {args.out}; "
-                "stop with Ctrl-C (SIGINT) or SIGTERM to write it",
-                flush=True,
-            )
-            while not stop.wait(0.5):
-                pass
-    except OSError as exc:
-        print(f"ontap-sim record: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        try:
+            with serve(recorder, host=args.host, port=args.port, tls=args.tls) as handle:
+                print(f"ontap-sim listening on {handle.url}", flush=True)
+                if handle.ca_file:
+                    print(f"ontap-sim CA certificate: {handle.ca_file}", flush=True)
+                print(
+                    f"ontap-sim recording {upstream} into {args.out}; "
+                    "stop with Ctrl-C (SIGINT) or SIGTERM to write it",
+                    flush=True,
+                )
+                while not stop.wait(0.5):
+                    pass
+        except OSError as exc:
+            where = f"{args.host}:{args.port}"
+            print(f"ontap-sim record: cannot listen on {where}: {exc}", file=sys.stderr)
+            recorder.close()
+            return 1
+        # Still under our handlers: another Ctrl-C while the last jobs are seen to their end
+        # and the file is written changes nothing.
         recorder.close()
-        return 1
+        try:
+            scenario = recorder.save(args.out, force=args.force)
+        except (OSError, ValueError) as exc:
+            print(f"ontap-sim record: cannot write {args.out}: {exc}", file=sys.stderr)
+            return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    recorder.close()
-    try:
-        scenario = recorder.save(args.out, force=args.force)
-    except (OSError, ValueError) as exc:
-        print(f"ontap-sim record: cannot write {args.out}: {exc}", file=sys.stderr)
-        return 1
     writes = scenario["recording"]["writes"]
     jobs = sum("job" in w for w in writes)
     errors = sum("error" in w for w in writes)

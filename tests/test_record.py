@@ -9,6 +9,7 @@ and state order.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import logging
 import signal
@@ -417,6 +418,39 @@ def test_answers_come_back_unchanged(
     assert head.status_code == 200 and head.content == b""
 
 
+def test_compressed_answers_pass_unchanged_and_their_jobs_are_still_followed() -> None:
+    job = {"job": {"uuid": U1, "_links": {"self": {"href": f"/api/cluster/jobs/{U1}"}}}}
+    done = {"uuid": U1, "state": "success", "message": "success", "code": 0}
+
+    def cluster(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """An upstream that gzips every answer, as a proxy in front of ONTAP may."""
+        body = job if environ["REQUEST_METHOD"] == "POST" else done
+        data = gzip.compress(json.dumps(body).encode())
+        status = "202 Accepted" if environ["REQUEST_METHOD"] == "POST" else "200 OK"
+        start_response(
+            status,
+            [
+                ("Content-Type", "application/hal+json"),
+                ("Content-Encoding", "gzip"),
+                ("Content-Length", str(len(data))),
+            ],
+        )
+        return [data]
+
+    with serve(cluster) as upstream:
+        rec = Recorder(upstream.url, poll_interval=0.01)
+        with serve(rec) as handle:
+            answer = requests.post(
+                handle.url + "/api/storage/volumes", json=volume("v1"), auth=AUTH, timeout=10
+            )
+            assert (answer.status_code, answer.json()) == (202, job)
+            assert answer.headers["Content-Encoding"] == "gzip"
+            settled(rec)
+        rec.close()
+    (write,) = rec.writes
+    assert (write.kind, write.job_uuid, write.observations[-1].state) == ("job", U1, "success")
+
+
 def test_an_unreachable_upstream_answers_502_in_ontap_format_and_the_proxy_goes_on() -> None:
     with serve(Simulator()) as gone:
         url = gone.url
@@ -659,6 +693,7 @@ def test_sigterm_writes_the_file_and_force_replaces_an_old_one(tmp_path: Path) -
     try:
         proxy.url()
         proxy.send_signal(signal.SIGTERM)
+        proxy.send_signal(signal.SIGINT)  # an impatient second signal loses nothing
         assert proxy.wait() == 0
     finally:
         proxy.stop()
