@@ -363,8 +363,9 @@ class Simulator:
         times: int | None = 1,
         **kind: Any,
     ) -> FaultRule:
-        """Add a fault rule: one of ``status=`` (+``retry_after=``), ``delay=``, ``drop=True``,
-        ``malformed=True``, ``vanish=True``; optional ``probability=``, ``seed=``."""
+        """Add a fault rule: one of ``status=`` (+``retry_after=``, ``message=``, ``code=``,
+        ``target=``), ``delay=``, ``drop=True``, ``malformed=True``, ``vanish=True``; optional
+        ``probability=``, ``seed=``, ``after=`` (matching requests let through first)."""
         return self.faults.add({"method": method, "path": path, "times": times, **kind})
 
     def reset(self) -> None:
