@@ -5,6 +5,10 @@ option is a command-line flag, an environment variable and an ini key; the first
 is set wins, in that order (see :func:`resolve_options`). The password comes only from
 ``$ONTAP_PASSWORD``.
 
+With ``--ontap-record FILE`` on a live run, the tests reach the cluster through
+``ontap-sim record`` (started for the session on 127.0.0.1, port 0), which writes FILE at the
+end: a scenario that replays, test by test, the jobs and errors the cluster gave.
+
 This module is the ``pytest11`` entry point, loaded by every pytest run where the package is
 installed, so it imports Flask, the simulator, ``requests`` and ``responses`` only inside the
 fixtures that need them.
@@ -48,6 +52,7 @@ OPTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("clock", "--ontap-clock", "ONTAP_CLOCK", "ontap_clock"),
     ("transport", "--ontap-transport", "ONTAP_TRANSPORT", "ontap_transport"),
     ("scenario", "--ontap-scenario", "ONTAP_SCENARIO", "ontap_scenario"),
+    ("record", "--ontap-record", "ONTAP_RECORD", "ontap_record"),
 )
 PASSWORD_ENV = "ONTAP_PASSWORD"  # noqa: S105 - the variable's name, not a password
 DEFAULT_USERNAME = "admin"
@@ -77,6 +82,7 @@ class OntapOptions:
     clock: ClockMode = "virtual"
     transport: Transport = "http"
     scenario: str | None = None
+    record: str | None = None
 
     @property
     def live(self) -> bool:
@@ -108,6 +114,8 @@ class OntapOptions:
             details.append("TLS verified with the system CA store")
         if self.password is None:
             details.append(f"{PASSWORD_ENV} is not set")
+        if self.record:
+            details.append(f"recording to {self.record}")
         return f"ontapjob: live cluster {self.url} ({', '.join(details)})"
 
 
@@ -130,10 +138,11 @@ def resolve_options(
     """Resolve every option: command line, then environment, then ini file, then default.
 
     ``cli`` and ``ini`` map option keys (``url``, ``username``, ``ca_bundle``, ``insecure``,
-    ``clock``, ``transport``, ``scenario``) to values, None meaning "not given"; ``env`` is the
-    process environment. The first layer that sets an option decides it, even to an empty
-    string, which means the default (an empty ``ONTAP_URL`` selects the simulator). The
-    password is read from ``$ONTAP_PASSWORD`` only. Raises ``pytest.UsageError`` on a bad value.
+    ``clock``, ``transport``, ``scenario``, ``record``) to values, None meaning "not given";
+    ``env`` is the process environment. The first layer that sets an option decides it, even to
+    an empty string, which means the default (an empty ``ONTAP_URL`` selects the simulator).
+    The password is read from ``$ONTAP_PASSWORD`` only. Raises ``pytest.UsageError`` on a bad
+    value.
     """
     values: dict[str, Any] = {}
     for key, flag, env_name, ini_name in OPTIONS:
@@ -181,6 +190,20 @@ def _check_url(url: str, source: str) -> str:
 _OPTIONS_KEY = pytest.StashKey[OntapOptions]()
 _SIM_KEY = pytest.StashKey["Simulator"]()
 _REPORTED_KEY = pytest.StashKey[int]()
+
+
+@dataclass
+class _Recording:
+    """A ``--ontap-record`` run: where to write, which test is running, what was written."""
+
+    path: str
+    test: str | None = None
+    summary: str | None = None
+
+
+_RECORDING_KEY = pytest.StashKey[_Recording]()
+#: Per-test scripts and faults of a recorded scenario (its ``recording.tests``), by test id.
+_REPLAY_KEY = pytest.StashKey["dict[str, Any] | None"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -236,6 +259,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="simulator scenario file (JSON) [env ONTAP_SCENARIO, ini ontap_scenario, relative "
         "to the ini file]",
     )
+    group.addoption(
+        "--ontap-record",
+        dest="ontap_record",
+        metavar="FILE",
+        help="with --ontap-url: reach the cluster through `ontap-sim record` and write what its "
+        "jobs did to FILE, a scenario for --ontap-scenario (FILE must not exist) [env "
+        "ONTAP_RECORD, ini ontap_record, relative to the ini file]",
+    )
     parser.addini("ontap_url", "live cluster URL (see --ontap-url)", default="")
     parser.addini("ontap_username", "live cluster user (see --ontap-username)", default="")
     parser.addini("ontap_ca_bundle", "CA bundle (see --ontap-ca-bundle)", default="")
@@ -245,6 +276,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("ontap_clock", "simulator clock: virtual or real", default="")
     parser.addini("ontap_transport", "simulator transport: http or inprocess", default="")
     parser.addini("ontap_scenario", "simulator scenario file", default="")
+    parser.addini("ontap_record", "record the live run to this scenario file", default="")
 
 
 def _ini_path(config: pytest.Config, value: str) -> str:
@@ -261,17 +293,43 @@ def _options_from_config(config: pytest.Config) -> OntapOptions:
         if key == "insecure":
             ini[key] = bool(value) or None
         elif value:
-            ini[key] = _ini_path(config, str(value)) if key in ("scenario", "ca_bundle") else value
+            paths = ("scenario", "ca_bundle", "record")
+            ini[key] = _ini_path(config, str(value)) if key in paths else value
     options = resolve_options(cli, os.environ, ini)
     if options.live and options.ca_bundle and not os.path.exists(options.ca_bundle):
         raise pytest.UsageError(f"ontapjob: CA bundle {options.ca_bundle} does not exist")
     if not options.live and options.scenario and not os.path.isfile(options.scenario):
         raise pytest.UsageError(f"ontapjob: scenario file {options.scenario} does not exist")
+    if options.record:
+        _check_record(config, options)
     return options
 
 
+def _check_record(config: pytest.Config, options: OntapOptions) -> None:
+    """``--ontap-record`` needs a live run, one process, and a file that does not exist yet."""
+    if not options.live:
+        raise pytest.UsageError(
+            "ontapjob: --ontap-record records a live cluster: give --ontap-url (or ONTAP_URL)"
+        )
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        raise pytest.UsageError(
+            "ontapjob: --ontap-record needs one process (not -n/xdist): a recording keeps the "
+            "order of the writes of each test"
+        )
+    target = options.record or ""
+    if os.path.exists(target):
+        raise pytest.UsageError(
+            f"ontapjob: --ontap-record {target} exists; remove it (or record to another file)"
+        )
+    directory = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(directory):
+        raise pytest.UsageError(f"ontapjob: --ontap-record {target}: no directory {directory}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_OPTIONS_KEY] = _options_from_config(config)
+    options = config.stash[_OPTIONS_KEY] = _options_from_config(config)
+    if options.record:
+        config.stash[_RECORDING_KEY] = _Recording(options.record)
     for line in (
         "ontap_sim_only: run this test only against the simulator (skipped on a live cluster)",
         "ontap_live_only: run this test only against a live cluster (skipped on the simulator)",
@@ -284,6 +342,33 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return config.stash[_OPTIONS_KEY].describe()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    """While recording, name the running test, so its writes are replayed for it alone."""
+    recording = item.config.stash.get(_RECORDING_KEY, None)
+    if recording is None:
+        return (yield)
+    recording.test = item.nodeid
+    try:
+        return (yield)
+    finally:
+        recording.test = None
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    recording = config.stash.get(_RECORDING_KEY, None)
+    if recording is None or hasattr(config, "workerinput"):
+        return
+    terminalreporter.write_line(
+        recording.summary
+        or f"ontapjob: nothing recorded (no test used ontap_client); {recording.path} not written"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -392,6 +477,94 @@ def ontap_server(request: pytest.FixtureRequest) -> Iterator[OntapServer]:
         yield OntapServer(sim, handle.url, "http")
 
 
+def _recorded_tests(config: pytest.Config, scenario: str | None) -> dict[str, Any] | None:
+    """The per-test part of a recorded scenario (``recording.tests``), read once per session."""
+    if _REPLAY_KEY not in config.stash:
+        tests = None
+        if scenario:
+            from simulator.sim import load_scenario_file
+
+            recording = load_scenario_file(scenario).get("recording")
+            found = recording.get("tests") if isinstance(recording, Mapping) else None
+            tests = dict(found) if isinstance(found, Mapping) else None
+        config.stash[_REPLAY_KEY] = tests
+    return config.stash[_REPLAY_KEY]
+
+
+def _split_id(nodeid: str) -> tuple[list[str], str]:
+    path, sep, rest = nodeid.partition("::")
+    return path.replace("\\", "/").split("/"), sep + rest
+
+
+def _recorded_part(tests: Mapping[str, Any], nodeid: str) -> Any:
+    """The recording of the test ``nodeid``: by its id, else (the two runs had different
+    rootdirs, so ids differ in their leading directories) the one recorded id with the same
+    test part and the longest matching tail of the file path."""
+    if nodeid in tests:
+        return tests[nodeid]
+    parts, rest = _split_id(nodeid)
+    best: list[tuple[int, str]] = []
+    for key in tests:
+        other, other_rest = _split_id(key)
+        if other_rest != rest or other[-1] != parts[-1]:
+            continue
+        common = 0
+        while common < min(len(parts), len(other)) and parts[-1 - common] == other[-1 - common]:
+            common += 1
+        best.append((common, key))
+    best.sort(reverse=True)
+    if best and (len(best) == 1 or best[0][0] > best[1][0]):
+        return tests[best[0][1]]
+    return None
+
+
+def _install_recorded(item: pytest.Item, sim: Simulator, tests: Mapping[str, Any]) -> None:
+    """This test's recorded scripts and faults, after its markers (which take precedence)."""
+    part = _recorded_part(tests, item.nodeid)
+    if not isinstance(part, Mapping):
+        return
+    problem = None
+    try:
+        for script in part.get("scripts") or []:
+            sim.add_script(script)
+        for fault in part.get("faults") or []:
+            sim.faults.add(fault)
+    except Exception as exc:
+        problem = getattr(exc, "message", None) or str(exc)
+    if problem is not None:
+        pytest.fail(
+            f"ontapjob: the recording of {item.nodeid} in the scenario is invalid: {problem}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def _ontap_recorder(request: pytest.FixtureRequest) -> Iterator[str]:
+    """``ontap-sim record`` in front of the live cluster for the session; its URL.
+
+    At the end of the session it writes the ``--ontap-record`` file.
+    """
+    options = _options(request)
+    recording = request.config.stash[_RECORDING_KEY]
+    assert options.url is not None
+    from simulator import serve
+    from simulator.record import Recorder
+
+    recorder = Recorder(options.url, verify=options.verify, segment=lambda: recording.test)
+    try:
+        with serve(recorder, port=0) as handle:
+            yield handle.url
+    finally:
+        recorder.close()
+    scenario = recorder.save(recording.path)
+    writes = scenario["recording"]["writes"]
+    recording.summary = (
+        f"ontapjob: recorded {len(writes)} writes ({sum('job' in w for w in writes)} jobs, "
+        f"{sum('error' in w for w in writes)} synchronous errors) of "
+        f"{len(scenario['recording'].get('tests', {}))} tests to {recording.path}"
+    )
+
+
 def _install_scripts(item: pytest.Item, sim: Simulator) -> None:
     """Install ``ontap_script`` markers, nearest node first and top-down within a node."""
     for node in reversed(item.listchain()):
@@ -413,9 +586,11 @@ def _install_scripts(item: pytest.Item, sim: Simulator) -> None:
 def ontap_sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
     """The session's :class:`~simulator.Simulator`, reset before and after the test.
 
-    ``ontap_script`` markers are installed first. Errors the simulator raises while serving
-    the test fail it. With the in-process transport, ``requests`` calls to ``ontap_server.url``
-    are answered in process for the test's duration. Skips the test on a live-cluster run.
+    ``ontap_script`` markers are installed first; with a recorded scenario (``--ontap-record``)
+    the scripts and faults recorded for this very test follow them, instead of the session's.
+    Errors the simulator raises while serving the test fail it. With the in-process transport,
+    ``requests`` calls to ``ontap_server.url`` are answered in process for the test's duration.
+    Skips the test on a live-cluster run.
     """
     options = _options(request)
     if options.url is not None:
@@ -426,8 +601,15 @@ def ontap_sim(request: pytest.FixtureRequest) -> Iterator[Simulator]:
     item = request.node
     item.stash[_SIM_KEY] = sim
     item.stash[_REPORTED_KEY] = 0
+    recorded = _recorded_tests(request.config, options.scenario)
     try:
+        if recorded is not None:
+            # A recorded scenario replays each test's own writes, not the whole session's.
+            sim.clear_scripts()
+            sim.faults.clear()
         _install_scripts(item, sim)
+        if recorded is not None:
+            _install_recorded(item, sim, recorded)
         with contextlib.ExitStack() as stack:
             if server.transport == "inprocess":
                 from ._inprocess import inprocess_transport
@@ -484,6 +666,7 @@ def ontap_client(request: pytest.FixtureRequest) -> Iterator[OntapClient]:
             f"{options.url} (it is never read from a flag or an ini file)",
             pytrace=False,
         )
+    url = request.getfixturevalue("_ontap_recorder") if options.record else options.url
     with contextlib.ExitStack() as stack:
         if options.insecure:
             # The opt-out was explicit and the report header says so; don't fail every request
@@ -494,10 +677,12 @@ def ontap_client(request: pytest.FixtureRequest) -> Iterator[OntapClient]:
             warnings.simplefilter("ignore", InsecureRequestWarning)
         client = stack.enter_context(
             OntapClient(
-                options.url,
+                url,
                 auth=(options.username, options.password),
                 verify=options.verify,
                 policy=policy,
             )
         )
+        if options.record:
+            client.session.trust_env = False  # the recorder is local: no proxy may catch it
         yield client

@@ -95,6 +95,11 @@ def is_loopback(host: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["record"]:  # ontap-sim record ...: the recording proxy
+        from .record import main as record_main
+
+        return record_main(arguments[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if (args.certfile is None) != (args.keyfile is None):

@@ -4,7 +4,8 @@ A rule matches by method and path glob (``/api/cluster/jobs/*``), fires at most 
 times (or forever with ``times: null``), with an optional seeded ``probability`` so flaky
 behaviour is reproducible. Kinds:
 
-- ``status``: answer that HTTP status with an ONTAP error body, optionally ``Retry-After``;
+- ``status``: answer that HTTP status with an ONTAP error body (``message``, ``code`` and
+  ``target`` chosen or defaulted), optionally ``Retry-After``;
 - ``delay``: hold the request ``delay`` seconds on the simulator's clock, then serve it;
 - ``drop``: close the connection with no answer;
 - ``malformed``: serve the request, then spoil its body: ``true`` or ``"truncated"`` sends the
@@ -12,6 +13,10 @@ behaviour is reproducible. Kinds:
   ``Content-Type: application/hal+json`` kept, as from a proxy or a crashed worker);
 - ``vanish``: purge the job the request concerns (the job read, or the job a write creates)
   before its retention time, so pollers meet the 404 that slow clients see in the field.
+
+``after: n`` lets the first ``n`` matching requests that reach the rule through before it fires
+(a request an earlier rule answered never reaches it), so a recording (:mod:`simulator.record`)
+can put an error at its place in a sequence of writes.
 
 Faults apply to the ONTAP API only, never to ``/simulator/...``, so a test can always clear them.
 """
@@ -41,10 +46,12 @@ _KEYS = {
     "times",
     "probability",
     "seed",
+    "after",
     "status",
     "retry_after",
     "message",
     "code",
+    "target",
     "delay",
     "drop",
     "malformed",
@@ -96,6 +103,8 @@ class FaultRule(CountedRule):
     retry_after: float | None = None
     message: str | None = None
     code: str | None = None
+    target: str | None = None
+    after: int = 0
     delay: float | None = None
     malformed: str | None = None
     id: int = field(default_factory=lambda: next(_ids))
@@ -138,6 +147,10 @@ class FaultRule(CountedRule):
             raise bad_value("seed", f'"seed" must be an integer, got {seed!r}')
         rule.seed = seed
         rule.rng = random.Random(seed)
+        after = data.get("after", 0)
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise bad_value("after", f'"after" must be an integer >= 0, got {_short(after)}')
+        rule.after = after
         if kind == "status":
             status = data["status"]
             if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
@@ -155,8 +168,12 @@ class FaultRule(CountedRule):
             if code is not None and (isinstance(code, bool) or not isinstance(code, str | int)):
                 raise bad_value("code", '"code" must be a string or an integer')
             rule.code = str(code) if code is not None else None
+            target = data.get("target")
+            if target is not None and not isinstance(target, str):
+                raise bad_value("target", '"target" must be a string')
+            rule.target = target
         else:
-            for name in ("retry_after", "message", "code"):
+            for name in ("retry_after", "message", "code", "target"):
                 if data.get(name) is not None:
                     raise bad_value(name, f'"{name}" applies only to a "status" fault')
         if kind == "delay":
@@ -178,6 +195,9 @@ class FaultRule(CountedRule):
         return rule
 
     def fires(self) -> bool:
+        if self.after > 0:
+            self.after -= 1
+            return False
         return self.probability >= 1.0 or self.rng.random() < self.probability
 
     def error(self) -> ApiError:
@@ -191,6 +211,7 @@ class FaultRule(CountedRule):
             status,
             self.code or _DEFAULT_CODES.get(status, str(status)),
             self.message or _DEFAULT_MESSAGES.get(status, f"Injected fault: HTTP {status}"),
+            self.target,
             headers=headers,
         )
 
@@ -206,9 +227,11 @@ class FaultRule(CountedRule):
             out["probability"] = self.probability
         if self.seed is not None:
             out["seed"] = self.seed
+        if self.after:
+            out["after"] = self.after
         if self.kind == "status":
             out["status"] = self.status
-            for name in ("retry_after", "message", "code"):
+            for name in ("retry_after", "message", "code", "target"):
                 if getattr(self, name) is not None:
                     out[name] = getattr(self, name)
         elif self.kind == "delay":

@@ -216,7 +216,11 @@ class Simulator:
 
     # -- configuration -----------------------------------------------------------------
     def load_scenario(self, scenario: Mapping[str, Any] | str | os.PathLike[str]) -> None:
-        """Apply a scenario: default script, scripts, inventory, extra endpoints, faults."""
+        """Apply a scenario: default script, scripts, inventory, extra endpoints, faults.
+
+        ``recording`` (what ``ontap-sim record`` saw, see :mod:`simulator.record`) is read by
+        the pytest plugin, not here; it must be an object.
+        """
         data = (
             scenario
             if isinstance(scenario, Mapping)
@@ -224,6 +228,7 @@ class Simulator:
         )
         known = {
             "description",
+            "recording",
             "retention",
             "default_script",
             "scripts",
@@ -236,6 +241,8 @@ class Simulator:
             raise ValueError(
                 f'scenario: unknown key "{unknown[0]}" (known: {", ".join(sorted(known))})'
             )
+        if not isinstance(data.get("recording", {}), Mapping):
+            raise ValueError("scenario: recording must be an object")
         try:
             if "retention" in data:
                 retention = data["retention"]
@@ -389,8 +396,9 @@ class Simulator:
         times: int | None = 1,
         **kind: Any,
     ) -> FaultRule:
-        """Add a fault rule: one of ``status=`` (+``retry_after=``), ``delay=``, ``drop=True``,
-        ``malformed=True``, ``vanish=True``; optional ``probability=``, ``seed=``."""
+        """Add a fault rule: one of ``status=`` (+``retry_after=``, ``message=``, ``code=``,
+        ``target=``), ``delay=``, ``drop=True``, ``malformed=True``, ``vanish=True``; optional
+        ``probability=``, ``seed=``, ``after=`` (matching requests let through first)."""
         return self.faults.add({"method": method, "path": path, "times": times, **kind})
 
     def reset(self) -> None:
