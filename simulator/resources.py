@@ -651,6 +651,9 @@ class _State:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.live = True
+        #: Why a deep record (resource name, uuid) is held by a record of another model
+        #: (a LUN holds its volume), as the error to answer; set by the Simulator.
+        self.holder: Callable[[str, str], ApiError | None] = lambda kind, uuid: None
         self.cluster: Record = {}
         self.aggregates: dict[str, Record] = {}
         self.svms: dict[str, Record] = {}
@@ -1047,10 +1050,16 @@ class _State:
 
     def plan_volume_delete(self, volume_uuid: str, lock: threading.RLock) -> WritePlan:
         svm_uuid = self.volumes[volume_uuid]["svm"]["uuid"]
+        refusal = self.holder("Volume", volume_uuid)
+        if refusal is not None:
+            raise refusal
 
         def apply() -> None:
             if volume_uuid not in self.volumes:
                 raise EffectError(*_GONE)
+            held = self.holder("Volume", volume_uuid)
+            if held is not None:
+                raise EffectError(held.message, int(held.code))
             del self.volumes[volume_uuid]
             for snapshot_uuid in [
                 u for u, s in self.snapshots.items() if s["volume"]["uuid"] == volume_uuid
@@ -1227,7 +1236,8 @@ class _State:
         """Why the SVM cannot be deleted now, or None."""
         if any(v["svm"]["uuid"] == svm_uuid for v in self.volumes.values()):
             return f'Cannot delete SVM "{self.svms[svm_uuid]["name"]}" because it contains volumes.'
-        return None
+        held = self.holder("Svm", svm_uuid)
+        return held.message if held is not None else None
 
     def plan_svm_delete(self, svm_uuid: str, lock: threading.RLock) -> WritePlan:
         reason = self.svm_in_use(svm_uuid)
@@ -1444,7 +1454,15 @@ class Inventory:
         self.clock = clock
         self.lock = lock
         self._start: Mapping[str, Any] = copy.deepcopy(DEFAULT_INVENTORY)
-        self._state = _build_state(self._start, clock, lock)
+        #: Why a deep record (resource name, uuid) may not be deleted because a record of
+        #: another model holds it; the Simulator connects it to the generic store.
+        self.holder: Callable[[str, str], ApiError | None] = lambda kind, uuid: None
+        self._state = self._build(self._start)
+
+    def _build(self, data: Mapping[str, Any]) -> _State:
+        state = _build_state(data, self.clock, self.lock)
+        state.holder = lambda kind, uuid: self.holder(kind, uuid)
+        return state
 
     # -- configuration -----------------------------------------------------------------
     def load(self, data: Mapping[str, Any]) -> None:
@@ -1455,7 +1473,7 @@ class Inventory:
         data raises ValueError naming the bad entry and changes nothing.
         """
         with self.lock:
-            state = _build_state(data, self.clock, self.lock)
+            state = self._build(data)
             self._start = copy.deepcopy(dict(data))
             self._state.live = False
             self._state = state
@@ -1464,7 +1482,7 @@ class Inventory:
         """Back to the starting inventory; jobs planned before it can no longer apply."""
         with self.lock:
             self._state.live = False
-            self._state = _build_state(self._start, self.clock, self.lock)
+            self._state = self._build(self._start)
 
     # -- accessors (for tests and the control API) -------------------------------------
     def volumes(self) -> list[dict[str, Any]]:

@@ -453,6 +453,7 @@ class Simulator:
                     spec = load_spec()
                     self._store = Store(spec, self.lock, self.inventory.records_of)
                     self._routes = Routes(spec.operations)
+                    self.inventory.holder = self._store.holder
         return self._routes, self._store
 
     def check_route(self, method: str, path: str) -> None:

@@ -34,6 +34,8 @@ from ..query import (
     query_collection,
     select_fields,
 )
+from . import deep as _deep  # noqa: F401 - registers the deep behaviours
+from .behaviour import BEHAVIOURS, Behaviour
 from .body import check_body, check_required
 from .plan import WritePlan
 from .spec import ApiSpec, Operation, ResourceSpec
@@ -89,6 +91,7 @@ def _deep_merge(target: Record, changes: Mapping[str, Any]) -> None:
             target[key] = copy.deepcopy(value)
 
 
+_GENERIC = Behaviour()
 _ABSENT = get_path({}, "absent")  # what get_path answers where a record has no value
 
 
@@ -125,6 +128,42 @@ class Store:
         self._by_record_path = {
             _normal(r.record_path): r for r in spec.resources.values() if r.record_path
         }
+
+    @staticmethod
+    def behaviour(resource: ResourceSpec) -> Behaviour:
+        """The deep rules of ``resource`` (a do-nothing behaviour for a generic one)."""
+        return BEHAVIOURS.get(resource.name, _GENERIC)
+
+    def referrers(self, target_name: str, value: str) -> list[tuple[ResourceSpec, Record]]:
+        """Records, of any resource, whose references name the record of ``target_name``
+        with uuid (or id, or name) ``value``: what still holds a volume, an igroup, ..."""
+        found: list[tuple[ResourceSpec, Record]] = []
+        for name, table in self.tables.items():
+            resource = self.spec.resources.get(name)
+            if resource is None:
+                continue
+            fields = [f for f, t in resource.references.items() if t == target_name]
+            for record in table.values():
+                for field in fields:
+                    ref = get_path(record, field)
+                    refs = ref if isinstance(ref, list) else [ref]
+                    if any(
+                        isinstance(r, Mapping) and value in (str(r.get(k)) for k in _IDENTITY)
+                        for r in refs
+                    ):
+                        found.append((resource, record))
+                        break
+        return found
+
+    def holder(self, kind: str, value: str) -> ApiError | None:
+        """Why the record of ``kind`` with uuid/id/name ``value`` cannot be deleted now (a
+        record whose deep rules say it holds it), or None."""
+        with self.lock:
+            for resource, record in self.referrers(kind, value):
+                refusal = self.behaviour(resource).holds(self, kind, record)
+                if refusal is not None:
+                    return refusal
+        return None
 
     # -- state -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -222,6 +261,7 @@ class Store:
         out = copy.deepcopy(dict(record))
         for field, target_name in resource.references.items():
             self._refresh(out, field.split("."), target_name)
+        out = self.behaviour(resource).render(self, out)
         if not resource.singleton or resource.keys:
             out["_links"] = {"self": {"href": self.href(resource, record)}}
         return out
@@ -363,6 +403,8 @@ class Store:
             _set_path(data, name, value)
         check_required(resource, data, target.key_names)
         self._resolve(resource, data)
+        behaviour = self.behaviour(resource)
+        behaviour.prepare_post(self, data)
         key = self._own_keys(resource, data, target.key_names)
         table_name = resource.name
         self._refuse_duplicate(resource, key, data)
@@ -377,6 +419,7 @@ class Store:
             if key in table:
                 raise EffectError(*_DUPLICATE)
             table[key] = copy.deepcopy(record)
+            behaviour.applied(self, "post", table[key])
 
         return WritePlan(
             description=f"POST {target.path}",
@@ -450,9 +493,11 @@ class Store:
         resource = target.resource
         changes = check_body(resource, body or {}, "patch")
         current = self.tables.get(resource.name, {})
+        behaviour = self.behaviour(resource)
         for key in keys:
             record = current.get(key, {})
             self._resolve(resource, changes, get_path(record, "svm.uuid"))
+            behaviour.prepare_patch(self, record, changes)
             if "name" in changes:
                 merged = copy.deepcopy(record)
                 _deep_merge(merged, changes)
@@ -471,6 +516,7 @@ class Store:
                         continue
                     raise EffectError(*_GONE)
                 _deep_merge(table[key], changes)
+                behaviour.applied(self, "patch", table[key])
 
         svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
         return WritePlan(
@@ -494,6 +540,10 @@ class Store:
         table_name = resource.name
         keep_going = parse_bool(params, "continue_on_failure", False)
         current = self.tables.get(resource.name, {})
+        behaviour = self.behaviour(resource)
+        for key in keys:
+            if key in current:
+                behaviour.check_delete(self, current[key])
 
         def apply() -> None:
             table = self.tables.get(table_name, {})
@@ -504,7 +554,13 @@ class Store:
                     if keep_going:
                         continue
                     raise EffectError(*_GONE)
-                del table[key]
+                try:
+                    behaviour.check_delete(self, table[key])
+                except ApiError as refused:
+                    if keep_going:
+                        continue
+                    raise EffectError(refused.message, int(refused.code)) from None
+                behaviour.applied(self, "delete", table.pop(key))
 
         svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
         return WritePlan(

@@ -1,0 +1,70 @@
+"""The seam where a deep model layers ONTAP's rules on a generic resource.
+
+A :class:`Behaviour` names its resource and overrides what it needs; the store calls it at
+fixed points of every write and read, so a deep model never holds a second copy of a
+record's shape (fields, types, keys and references still come from the declaration):
+
+- ``prepare_post(store, data)``: after the body is checked, required fields are present and
+  references are resolved, before keys are generated and duplicates refused: fill defaults
+  and derived fields, refuse what ONTAP refuses (raise :class:`~simulator.errors.ApiError`);
+- ``prepare_patch(store, record, changes)``: likewise for a PATCH of ``record``;
+- ``check_delete(store, record)``: refuse a DELETE (a record still in use, ...);
+- ``applied(store, event, record)``: side effects once a write has applied (``event`` is
+  ``"post"``, ``"patch"`` or ``"delete"``; ``record`` as stored, or as it was for a delete);
+  raise :class:`~simulator.jobs.EffectError` to fail the job instead;
+- ``render(store, record)``: fields derived on read (sizes, states), on a copy;
+- ``holds(store, kind, record)``: why ``record`` keeps the record of resource ``kind`` it
+  refers to from being deleted (a LUN holds its volume): an ApiError to answer, or None.
+
+Hooks run under the store's lock. Behaviours are registered in :data:`BEHAVIOURS` by the
+modules of :mod:`simulator.model.deep`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from ..errors import ApiError
+    from .store import Store
+
+__all__ = ["BEHAVIOURS", "Behaviour", "Event", "register"]
+
+Record = dict[str, Any]
+Event = Literal["post", "patch", "delete"]
+
+
+class Behaviour:
+    """Rules of one resource (by its declaration's name); every hook does nothing by default."""
+
+    resource: ClassVar[str] = ""
+
+    def prepare_post(self, store: Store, data: Record) -> None:
+        """Fill defaults and refuse what ONTAP refuses, before the record's keys exist."""
+
+    def prepare_patch(self, store: Store, record: Record, changes: Record) -> None:
+        """Check and complete ``changes`` to ``record`` (both may be read, ``changes`` edited)."""
+
+    def check_delete(self, store: Store, record: Record) -> None:
+        """Raise ApiError to refuse deleting ``record``."""
+
+    def applied(self, store: Store, event: Event, record: Record) -> None:
+        """Side effects of a write that applied."""
+
+    def render(self, store: Store, record: Record) -> Record:
+        """``record`` as GET shows it (a copy: add derived fields freely)."""
+        return record
+
+    def holds(self, store: Store, kind: str, record: Record) -> ApiError | None:
+        """Why ``record`` keeps the ``kind`` record it refers to from being deleted, or None."""
+        return None
+
+
+#: The behaviour of each deep resource, by its declaration's name.
+BEHAVIOURS: dict[str, Behaviour] = {}
+
+
+def register(behaviour: type[Behaviour]) -> type[Behaviour]:
+    """Class decorator: make ``behaviour`` the rules of its ``resource``."""
+    BEHAVIOURS[behaviour.resource] = behaviour()
+    return behaviour
