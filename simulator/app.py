@@ -475,9 +475,11 @@ def create_app(sim: Simulator) -> Flask:
         return _unknown_path(path)
 
     # -- control API ----------------------------------------------------------------------
+    from .board import register_ui
     from .control import register_control
 
     register_control(app, sim, _json_response, _body)
+    register_ui(app, sim, _json_response, _body)
     return app
 
 
