@@ -26,6 +26,7 @@ import requests
 from flask.testing import FlaskClient
 from simproc import REPO, ontap_sim
 
+import simulator.board
 import simulator.faults
 import simulator.sim
 from simulator import Simulator, serve
@@ -231,6 +232,7 @@ def test_the_latest_requests_newest_first_and_filtered(sim: Simulator, api: Flas
     call(api, "POST", "/api/svm/svms", {"name": "vs9", "password": "s3cret"})
     latest = call(api, "GET", "/simulator/requests/latest").json
     assert (latest["total"], latest["matched"], latest["num_records"]) == (4, 4, 4)
+    assert latest["scanned"] == 4
     assert latest["records"] == list(reversed(sim.journal))
     assert "s3cret" not in str(latest)
     two = call(api, "GET", "/simulator/requests/latest?limit=2").json
@@ -242,6 +244,24 @@ def test_the_latest_requests_newest_first_and_filtered(sim: Simulator, api: Flas
     assert call(api, "GET", "/simulator/requests/latest?match=FIELDS=state").json["matched"] == 1
     assert call(api, "GET", f"/simulator/requests/latest?match={first}").json["matched"] == 3
     assert call(api, "GET", "/simulator/requests/latest?match=nothing").json["records"] == []
+
+
+def test_a_match_looks_through_the_latest_entries_only(
+    sim: Simulator, api: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(simulator.board, "JOURNAL_SCAN", 3)
+    for name in ("v1", "v2", "v3", "v4"):
+        write(api, name)
+    found = call(api, "GET", "/simulator/requests/latest?match=post&limit=2").json
+    assert (found["matched"], found["scanned"], found["total"], found["num_records"]) == (
+        3,
+        3,
+        4,
+        2,
+    )
+    assert [entry["body"]["name"] for entry in found["records"]] == ["v4", "v3"]
+    everything = call(api, "GET", "/simulator/requests/latest?limit=2").json
+    assert (everything["matched"], everything["scanned"], everything["total"]) == (4, 4, 4)
 
 
 @pytest.mark.parametrize(

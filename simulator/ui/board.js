@@ -545,7 +545,10 @@
     tbody.replaceChildren(...rowsOut);
     let info;
     if (!data.total) info = "No requests yet.";
-    else if (view.match) info = `${number.format(data.matched)} of ${plural(data.total, "request")} match; the latest ${number.format(data.num_records)} shown.`;
+    else if (view.match) {
+      const among = data.scanned < data.total ? `the latest ${number.format(data.scanned)} of ` : "";
+      info = `${number.format(data.matched)} of ${among}${plural(data.total, "request")} match; the latest ${number.format(data.num_records)} shown.`;
+    }
     else info = `The latest ${number.format(data.num_records)} of ${plural(data.total, "request")}.`;
     setText($("journal-info"), info);
   }
