@@ -33,6 +33,7 @@ from simulator import Simulator, serve
 from simulator.board import CONTENT_SECURITY_POLICY, STATIC_FILES
 
 if TYPE_CHECKING:
+    from selenium.webdriver.common.alert import Alert
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.remote.webelement import WebElement
 
@@ -385,6 +386,13 @@ class Board:
 
         return WebDriverWait(self.driver, timeout, poll_frequency=0.02).until(lambda _: condition())
 
+    def alert(self) -> Alert:
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        alert: Alert = WebDriverWait(self.driver, 5).until(expected_conditions.alert_is_present())
+        return alert
+
     def request(self, method: str, path: str, body: Any = None) -> Any:
         answer = self.http.request(method, self.url + path, json=body, timeout=TIMEOUT)
         assert answer.status_code < 400, answer.text
@@ -647,6 +655,24 @@ def test_keyboard_reaches_everything_and_focus_survives_updates(board: Board) ->
     assert driver.switch_to.active_element == pause  # ...and keeps its focused button
     pause.send_keys(Keys.ENTER)
     board.wait(lambda: board.sim.jobs.job(job_uuid).state == "paused")
+
+
+def test_reset_asks_first_then_clears_everything(board: Board) -> None:
+    board.write("v1")
+    board.sim.fault("GET", "/api/cluster", status=503)
+    board.open()
+    driver = board.driver
+    board.wait(lambda: driver.find_elements("css selector", "#job-rows tr"))
+    driver.find_element("id", "reset").click()
+    board.alert().dismiss()
+    assert len(board.sim.jobs) == 1
+    driver.find_element("id", "reset").click()
+    board.alert().accept()
+    board.wait(lambda: board.notice() == "Simulator reset.")
+    assert len(board.sim.jobs) == 0 and board.sim.faults.list() == []
+    board.wait(lambda: not driver.find_elements("css selector", "#job-rows tr"))
+    assert driver.find_element("id", "jobs-empty").is_displayed()
+    assert driver.find_element("id", "faults-empty").is_displayed()
 
 
 @pytest.mark.parametrize("width", [1280, 390])
