@@ -84,7 +84,8 @@ def timeline(job: Job, now: float) -> list[dict[str, Any]]:
 
 
 def board_record(job: Job, now: float) -> dict[str, Any]:
-    """The job's ONTAP record, plus what the board draws: its timeline and allowed actions."""
+    """The job's ONTAP record, plus what the board draws: its times, timeline, and whether its
+    script lets it be paused and cancelled."""
     return {
         **job.to_record(),
         "created": job.created_at,
