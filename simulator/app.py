@@ -510,9 +510,11 @@ def create_app(sim: Simulator) -> Flask:
         return _json_response(answer.status, answer.body, answer.headers)
 
     # -- control API ----------------------------------------------------------------------
+    from .board import register_ui
     from .control import register_control
 
     register_control(app, sim, _json_response, _body)
+    register_ui(app, sim, _json_response, _body)
     return app
 
 

@@ -162,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"scenario={args.scenario or '(default)'}",
                 flush=True,
             )
+            print(f"ontap-sim job board: {handle.url}/simulator/ui", flush=True)
             while not stop.wait(0.5):
                 pass
     except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import subprocess
 import sys
 from typing import Any
@@ -295,7 +296,10 @@ def test_import_is_light() -> None:
         "import sys, pytest_ontapjob.strategies; "
         "print(sorted(m for m in ('flask', 'simulator', 'pytest', 'werkzeug') if m in sys.modules))"
     )
+    # Hypothesis runs third-party plugins on import: trio's (selenium, in the test extra, brings
+    # trio) imports pytest. This checks what our module imports.
+    env = {**os.environ, "HYPOTHESIS_NO_PLUGINS": "1"}
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
     assert out.strip() == "[]"
