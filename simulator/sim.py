@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import threading
+import uuid as uuidlib
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from .model.body import check_body
 from .model.plan import WritePlan
 from .model.routes import Routes, method_not_allowed, unmodelled
 from .model.spec import load_spec
-from .model.store import Store
+from .model.store import Store, fill_path, path_variables
 from .query import parse_bool, parse_int
 from .resources import Inventory
 from .rules import CountedRule, rule_matches, take_first
@@ -51,6 +52,9 @@ WRITE_METHODS = ("POST", "PATCH", "DELETE")
 _LAST_TIME = 253_402_300_799.0
 _REDACT = ("password", "passphrase", "secret", "token", "authorization")
 _ids = itertools.count(1)
+_RECORD_NAMESPACE = uuidlib.uuid5(
+    uuidlib.NAMESPACE_URL, "https://pypi.org/project/pytest-ontapjob/records"
+)
 #: Query arguments of a bulk write that are not filters.
 _BULK_PARAMS = frozenset(
     {"return_timeout", "return_records", "continue_on_failure", "serial_records"}
@@ -207,6 +211,7 @@ class Simulator:
         self._scripts: list[ScriptRule] = []
         self._scenario_scripts: list[dict[str, Any]] = []
         self._scenario_faults: list[dict[str, Any]] = []
+        self._scenario_records: dict[str, Any] = {}
         self._journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
         self._app: Flask | None = None
         self._routes: Routes | None = None
@@ -233,6 +238,7 @@ class Simulator:
             "default_script",
             "scripts",
             "inventory",
+            "records",
             "endpoints",
             "faults",
         }
@@ -281,8 +287,51 @@ class Simulator:
                 self.faults.add(item)
         except ApiError as exc:
             raise ValueError(f"scenario: {exc.message} (at {exc.target})") from None
+        records = data.get("records")
+        if records is not None:
+            if not isinstance(records, Mapping):
+                raise ValueError("scenario: records must be an object of resource: [records]")
+            self._scenario_records = dict(records)
+            self._load_records()
         self._scenario_scripts = list(scripts)
         self._scenario_faults = list(faults)
+
+    def _load_records(self) -> None:
+        """Create the scenario's ``records`` as POSTs would (checked, references resolved,
+        keys generated, deep rules applied), in the order given; ValueError naming the entry."""
+        for name, entries in self._scenario_records.items():
+            resource = self.store.spec.resources.get(name)
+            if resource is None:
+                raise ValueError(f'scenario: records: no resource "{name}" (see docs/coverage.md)')
+            if not isinstance(entries, list):
+                raise ValueError(f"scenario: records: {name} must be a list")
+            parents = path_variables(resource.collection_path)
+            for index, entry in enumerate(entries):
+                where = f"scenario: records: {name}[{index}]"
+                if not isinstance(entry, Mapping):
+                    raise ValueError(f"{where} must be an object")
+                keys = resource.keys[: len(parents)]
+                values = [entry.get(key) for key in keys]
+                if any(value is None for value in values):
+                    raise ValueError(f"{where}: give {', '.join(keys)} (the collection's path)")
+                path = fill_path(resource.collection_path, [str(v) for v in values])
+                own = resource.keys[len(parents) :]
+                body = {k: v for k, v in entry.items() if k not in keys and k not in own}
+                # The record's own keys: as given, else a uuid derived from the entry, so a
+                # scenario's records keep their uuids across resets and runs.
+                preset = {k: entry[k] for k in own if k in entry}
+                for key in own:
+                    if key not in preset and key.rpartition(".")[2] == "uuid":
+                        seed = f"{name}/{index}/{entry.get('name', '')}"
+                        preset[key] = str(uuidlib.uuid5(_RECORD_NAMESPACE, seed))
+                try:
+                    route = self.routes.match("POST", path)
+                    target = self.store.target(route.template, path, route.values)
+                    self.store.plan(route.operation, target, body, {}, preset=preset).effect()
+                except ApiError as exc:
+                    raise ValueError(f"{where}: {exc.message} (at {exc.target})") from None
+                except EffectError as exc:
+                    raise ValueError(f"{where}: {exc.message}") from None
 
     @property
     def password(self) -> str:
@@ -409,6 +458,8 @@ class Simulator:
             self.inventory.reset()
             if self._store is not None:
                 self._store.reset()
+            if self._scenario_records:
+                self._load_records()
             self._scripts.clear()
             self.faults.clear()
             self._journal.clear()

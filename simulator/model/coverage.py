@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from .behaviour import BEHAVIOURS
 from .spec import Operation
 from .store import fill_path, path_variables
 
@@ -46,6 +47,9 @@ def classify(sim: Simulator, operation: Operation) -> Coverage:
         return Coverage(operation, "deep", f"{resource} model, each selected record")
     if deep:
         return Coverage(operation, "not served", f"the {resource} model does not take it yet")
+    if resource in BEHAVIOURS:
+        family = type(BEHAVIOURS[resource]).__module__.rpartition(".")[2]
+        return Coverage(operation, "deep", f"{resource} ({family} model)")
     if resource is None:
         source = sim.store.spec.source
         return Coverage(operation, "not served", f"no schema for this path in {source}")

@@ -378,14 +378,19 @@ class Store:
         target: Target,
         body: Mapping[str, Any] | None,
         params: Mapping[str, str],
+        *,
+        preset: Mapping[str, Any] | None = None,
     ) -> WritePlan:
-        """Validate a write on ``target`` now and return its plan; changes nothing."""
+        """Validate a write on ``target`` now and return its plan; changes nothing.
+
+        ``preset`` gives a POST's own keys (a scenario's stable uuids) instead of new ones.
+        """
         method = operation.method
         with self.lock:
             self._check_parents(target)
             if method == "POST":
                 _check_write_params(params, _WRITE_PARAMS, ())
-                return self._plan_post(operation, target, body or {})
+                return self._plan_post(operation, target, body or {}, preset or {})
             if target.is_record:
                 _check_write_params(params, _WRITE_PARAMS, ())
                 key, _ = self._find(target)
@@ -395,11 +400,15 @@ class Store:
             return self._plan_bulk(operation, target, body, params)
 
     def _plan_post(
-        self, operation: Operation, target: Target, body: Mapping[str, Any]
+        self,
+        operation: Operation,
+        target: Target,
+        body: Mapping[str, Any],
+        preset: Mapping[str, Any],
     ) -> WritePlan:
         resource = target.resource
         data = check_body(resource, body, "post")
-        for name, value in target.keys:
+        for name, value in [*target.keys, *preset.items()]:
             _set_path(data, name, value)
         check_required(resource, data, target.key_names)
         self._resolve(resource, data)
