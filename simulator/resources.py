@@ -15,6 +15,7 @@ uuid only, so renaming an SVM or a volume shows at once in everything that refer
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import threading
@@ -29,6 +30,7 @@ from .clock import Clock
 from .errors import ApiError, bad_value, duplicate, not_found, unexpected_argument
 from .jobs import EffectError, iso
 from .model.plan import WritePlan
+from .model.spec import load_spec
 from .query import (
     COLLECTION_PARAMS,
     RECORD_PARAMS,
@@ -41,17 +43,13 @@ from .query import (
 )
 
 __all__ = [
-    "AGGREGATE_FIELDS",
     "DEFAULT_INVENTORY",
     "MIN_VOLUME_SIZE",
-    "NODE_FIELDS",
-    "SNAPSHOT_FIELDS",
-    "SVM_FIELDS",
-    "VOLUME_FIELDS",
     "Inventory",
     "WritePlan",
     "expand_dotted",
     "leaf_names",
+    "schema_fields",
 ]
 
 Record = dict[str, Any]
@@ -114,136 +112,16 @@ def _links(href: str) -> Record:
     return {"self": {"href": href}}
 
 
-_UUID = "00000000-0000-0000-0000-000000000000"
-_REF_EXAMPLE = {"name": "x", "uuid": _UUID, "_links": _links("/")}
-_VOLUME_EXAMPLE: Record = {
-    "uuid": _UUID,
-    "name": "v1",
-    "svm": _REF_EXAMPLE,
-    "aggregates": [{"name": "aggr1", "uuid": _UUID}],
-    "size": MIN_VOLUME_SIZE,
-    "space": {
-        "size": MIN_VOLUME_SIZE,
-        "available": 0,
-        "used": 0,
-        "snapshot": {"reserve_percent": 5},
-        "logical_space": {"enforcement": False, "reporting": False},
-    },
-    "comment": "",
-    "state": "online",
-    "type": "rw",
-    "style": "flexvol",
-    "language": "c.utf_8",
-    "nas": {
-        "path": "/v1",
-        "security_style": "unix",
-        "unix_permissions": 755,
-        "uid": 0,
-        "gid": 0,
-        "export_policy": {"name": "default"},
-    },
-    "guarantee": {"type": "volume"},
-    "snapshot_policy": {"name": "default"},
-    "efficiency": {"compression": "none", "dedupe": "none", "policy": {"name": "auto"}},
-    "tiering": {"policy": "none", "min_cooling_days": 2, "object_tags": []},
-    "autosize": {"mode": "off"},
-    "qos": {"policy": {"name": "none"}},
-    "encryption": {"enabled": False},
-    "files": {"maximum": 0, "used": 0},
-    "snaplock": {"type": "non_snaplock"},
-    "analytics": {"state": "off"},
-    "_tags": [],
-    "create_time": "",
-    "_links": _links("/"),
-}
-#: Volume fields ONTAP has and clients ask for (``fields=...``) that this simulator does not
-#: model: accepted in ``fields`` and filters (they just match nothing) rather than refused.
-# fmt: off
-_VOLUME_UNMODELLED = (
-    "access_time_enabled", "activity_tracking", "anti_ransomware", "application", "clone",
-    "cloud_retrieval_policy", "consistency_group", "constituents", "constituents_per_aggregate",
-    "error_state", "flexcache_endpoint_type", "is_object_store", "is_svm_root",
-    "large_size_enabled", "metric", "movement", "msid", "quota", "rebalancing",
-    "scheduled_snapshot_naming_scheme", "snapmirror", "snapshot_count",
-    "snapshot_directory_access_enabled", "snapshot_locking_enabled", "statistics", "status",
-)
-# fmt: on
-_SNAPSHOT_EXAMPLE: Record = {
-    "uuid": _UUID,
-    "name": "s1",
-    "volume": _REF_EXAMPLE,
-    "svm": _REF_EXAMPLE,
-    "create_time": "",
-    "comment": "",
-    "expiry_time": "",
-    "state": "valid",
-    "size": 0,
-    "_links": _links("/"),
-}
-_PROTOCOL_EXAMPLE = {"enabled": False, "allowed": True}
-_SVM_EXAMPLE: Record = {
-    "uuid": _UUID,
-    "name": "vs0",
-    "state": "running",
-    "subtype": "default",
-    "language": "c.utf_8",
-    "comment": "",
-    "aggregates": [{"name": "aggr1", "uuid": _UUID}],
-    "ipspace": {"name": "Default", "uuid": _UUID},
-    "snapshot_policy": {"name": "default"},
-    "nfs": _PROTOCOL_EXAMPLE,
-    "cifs": _PROTOCOL_EXAMPLE,
-    "iscsi": _PROTOCOL_EXAMPLE,
-    "fcp": _PROTOCOL_EXAMPLE,
-    "nvme": _PROTOCOL_EXAMPLE,
-    "s3": _PROTOCOL_EXAMPLE,
-    "ndmp": {"allowed": True},
-    "max_volumes": "unlimited",
-    "auto_enable_analytics": False,
-    "auto_enable_activity_tracking": False,
-    "storage": {"limit": 0, "limit_threshold_alert": 0},
-    "_links": _links("/"),
-}
-#: SVM fields ONTAP has that this simulator does not model (accepted in ``fields`` and filters).
-# fmt: off
-_SVM_UNMODELLED = (
-    "anti_ransomware", "certificate", "dns", "fc_interfaces", "ip_interfaces",
-    "is_space_enforcement_logical", "is_space_reporting_logical", "ldap", "nis", "qos_policy",
-    "routes",
-)
-# fmt: on
-_VERSION_EXAMPLE = {"full": "", "generation": 9, "major": 15, "minor": 1}
-_AGGREGATE_EXAMPLE: Record = {
-    "uuid": _UUID,
-    "name": "aggr1",
-    "node": _REF_EXAMPLE,
-    "space": {"block_storage": {"size": 0, "available": 0, "used": 0}},
-    "state": "online",
-    "_links": _links("/"),
-}
-_NODE_EXAMPLE: Record = {
-    "uuid": _UUID,
-    "name": "cluster1-01",
-    "version": _VERSION_EXAMPLE,
-    "model": "",
-    "serial_number": "",
-    "state": "up",
-    "membership": "member",
-    "_links": _links("/"),
-}
+@functools.cache
+def schema_fields(resource: str) -> tuple[str, ...]:
+    """Every field a GET of ``resource`` can show, from the compiled declaration (one place:
+    ``fields``, filters and ``order_by`` take any of them; a record without a value for one
+    matches no filter on it, as on ONTAP)."""
+    fields = load_spec().resources[resource].fields
+    return tuple(name for name, field in fields.items() if field.get)
 
-#: Dotted leaf names of each record type, for ``fields`` and filter validation.
-VOLUME_FIELDS = (*leaf_names(_VOLUME_EXAMPLE), *_VOLUME_UNMODELLED)
-SNAPSHOT_FIELDS = tuple(leaf_names(_SNAPSHOT_EXAMPLE))
-SVM_FIELDS = (*leaf_names(_SVM_EXAMPLE), *_SVM_UNMODELLED)
-AGGREGATE_FIELDS = tuple(leaf_names(_AGGREGATE_EXAMPLE))
-NODE_FIELDS = tuple(leaf_names(_NODE_EXAMPLE))
-_CLUSTER_FIELDS = ("name", "uuid", *("version." + k for k in _VERSION_EXAMPLE), "_links.self.href")
+
 _SINGLETON_PARAMS = RECORD_PARAMS | {"max_records"}
-_SOFTWARE_FIELDS = (
-    *("version", "nodes.name", "nodes.version", "state", "pending_version"),
-    *("elapsed_duration", "estimated_duration", "_links.self.href"),
-)
 
 
 # -- request bodies ---------------------------------------------------------------------
@@ -895,7 +773,7 @@ class _State:
     def plan_volume_post(
         self, raw: Mapping[str, Any], lock: threading.RLock, new_uuid: str | None = None
     ) -> WritePlan:
-        body = _check_body(raw, _VOLUME_POST, known=VOLUME_FIELDS)
+        body = _check_body(raw, _VOLUME_POST, known=schema_fields("Volume"))
         name = body.get("name")
         if name is None:
             raise bad_value("name", 'Missing value for required field "name".')
@@ -988,7 +866,7 @@ class _State:
     ) -> WritePlan:
         current = self.volumes[volume_uuid]
         svm_uuid = current["svm"]["uuid"]
-        body = _check_body(raw, _VOLUME_PATCH, known=VOLUME_FIELDS)
+        body = _check_body(raw, _VOLUME_PATCH, known=schema_fields("Volume"))
         svm_ref = body.pop("svm", None)
         if svm_ref:
             target = "svm.uuid" if "uuid" in svm_ref else "svm.name"
@@ -1076,7 +954,7 @@ class _State:
         lock: threading.RLock,
         new_uuid: str | None = None,
     ) -> WritePlan:
-        body = _check_body(raw, _SNAPSHOT_POST, known=SNAPSHOT_FIELDS)
+        body = _check_body(raw, _SNAPSHOT_POST, known=schema_fields("Snapshot"))
         volume = self.volumes[volume_uuid]
         svm_uuid = volume["svm"]["uuid"]
         for field, table, expected in (
@@ -1123,7 +1001,7 @@ class _State:
     def plan_snapshot_patch(
         self, volume_uuid: str, snapshot_uuid: str, raw: Mapping[str, Any], lock: threading.RLock
     ) -> WritePlan:
-        body = _check_body(raw, _SNAPSHOT_PATCH, known=SNAPSHOT_FIELDS)
+        body = _check_body(raw, _SNAPSHOT_PATCH, known=schema_fields("Snapshot"))
 
         def name_taken(name: str) -> str | None:
             if not self.snapshot_named(volume_uuid, name, besides=snapshot_uuid):
@@ -1160,7 +1038,7 @@ class _State:
 
     # -- SVMs --------------------------------------------------------------------------
     def _svm_changes(self, raw: Mapping[str, Any]) -> Record:
-        body = _check_body(raw, _SVM_SCHEMA, known=SVM_FIELDS)
+        body = _check_body(raw, _SVM_SCHEMA, known=schema_fields("Svm"))
         ipspace = _dig(body, "ipspace.name")
         if ipspace is not None and ipspace != "Default":
             raise bad_value("ipspace.name", f'IPspace "{ipspace}" does not exist.')
@@ -1554,29 +1432,29 @@ class Inventory:
         with self.lock:
             state = self._state
             if kind == "cluster":
-                return self._singleton(state.render_cluster(), params, _CLUSTER_FIELDS)
+                return self._singleton(state.render_cluster(), params, schema_fields("Cluster"))
             if kind == "software":
-                return self._singleton(state.render_software(), params, _SOFTWARE_FIELDS)
+                return self._singleton(state.render_software(), params, schema_fields("Software"))
             if kind == "nodes":
-                return self._many([state.render_node()], params, NODE_FIELDS, path)
+                return self._many([state.render_node()], params, schema_fields("Node"), path)
             if kind == "node":
                 node = state.render_node()
                 if ids[0] != node["uuid"]:
                     raise not_found("uuid")
-                return self._one(node, params, NODE_FIELDS)
+                return self._one(node, params, schema_fields("Node"))
             if kind == "aggregates":
                 records = [state.render_aggregate(u) for u in state.aggregates]
-                return self._many(records, params, AGGREGATE_FIELDS, path)
+                return self._many(records, params, schema_fields("Aggregate"), path)
             if kind == "aggregate":
                 if ids[0] not in state.aggregates:
                     raise not_found("uuid")
-                return self._one(state.render_aggregate(ids[0]), params, AGGREGATE_FIELDS)
+                return self._one(state.render_aggregate(ids[0]), params, schema_fields("Aggregate"))
             if kind == "volumes":
                 records = [state.render_volume(u) for u in state.volumes]
-                return self._many(records, params, VOLUME_FIELDS, path)
+                return self._many(records, params, schema_fields("Volume"), path)
             if kind == "volume":
                 volume_uuid = state.volume_uuid(ids[0])
-                return self._one(state.render_volume(volume_uuid), params, VOLUME_FIELDS)
+                return self._one(state.render_volume(volume_uuid), params, schema_fields("Volume"))
             if kind == "snapshots":
                 volume_uuid = state.volume_uuid(ids[0])
                 records = [
@@ -1584,15 +1462,17 @@ class Inventory:
                     for u, s in state.snapshots.items()
                     if s["volume"]["uuid"] == volume_uuid
                 ]
-                return self._many(records, params, SNAPSHOT_FIELDS, path)
+                return self._many(records, params, schema_fields("Snapshot"), path)
             if kind == "snapshot":
                 snapshot_uuid = state.snapshot_uuid(ids[0], ids[1])
-                return self._one(state.render_snapshot(snapshot_uuid), params, SNAPSHOT_FIELDS)
+                return self._one(
+                    state.render_snapshot(snapshot_uuid), params, schema_fields("Snapshot")
+                )
             if kind == "svms":
                 records = [state.render_svm(u) for u in state.svms]
-                return self._many(records, params, SVM_FIELDS, path)
+                return self._many(records, params, schema_fields("Svm"), path)
             svm_uuid = state.svm_uuid(ids[0])
-            return self._one(state.render_svm(svm_uuid), params, SVM_FIELDS)
+            return self._one(state.render_svm(svm_uuid), params, schema_fields("Svm"))
 
     @staticmethod
     def _singleton(record: Record, params: Mapping[str, str], field_names: Iterable[str]) -> Record:
