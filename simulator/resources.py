@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 from .clock import Clock
 from .errors import ApiError, bad_value, duplicate, not_found, unexpected_argument
 from .jobs import EffectError, iso
+from .model.body import check_body
 from .model.plan import WritePlan
 from .model.spec import load_spec
 from .query import (
@@ -122,6 +123,15 @@ def schema_fields(resource: str) -> tuple[str, ...]:
 
 
 _SINGLETON_PARAMS = RECORD_PARAMS | {"max_records"}
+#: The kinds of path whose writes :meth:`_State.plan_platform` answers, with their resource.
+_PLATFORM_KINDS = {
+    "cluster": "Cluster",
+    "nodes": "Node",
+    "node": "Node",
+    "software": "Software",
+    "aggregates": "Aggregate",
+    "aggregate": "Aggregate",
+}
 
 
 # -- request bodies ---------------------------------------------------------------------
@@ -537,11 +547,23 @@ class _State:
         self.svms: dict[str, Record] = {}
         self.volumes: dict[str, Record] = {}
         self.snapshots: dict[str, Record] = {}
+        #: Fields of the cluster, its node, software and aggregates that clients set and the
+        #: model keeps as given (location, contact, ...), by (kind, uuid): never dropped.
+        self.extra: dict[tuple[str, str], Record] = {}
 
     # -- lookups -----------------------------------------------------------------------
     def node(self) -> Record:
         name = f"{self.cluster['name']}-01"
-        return {"name": name, "uuid": _derived_uuid("node", name)}
+        node_uuid = _derived_uuid("node", name)
+        renamed = self.extra.get(("node", node_uuid), {}).get("name")
+        return {"name": renamed or name, "uuid": node_uuid}
+
+    def with_extra(self, kind: str, key: str, record: Record) -> Record:
+        """``record`` with the fields clients set on it that the model keeps as given."""
+        extra = self.extra.get((kind, key))
+        if extra:
+            _deep_merge(record, extra)
+        return record
 
     def svm_ref(self, svm_uuid: str) -> Record:
         return {
@@ -611,6 +633,7 @@ class _State:
             "node": {**self.node(), "_links": _links(f"/api/cluster/nodes/{self.node()['uuid']}")},
             "space": {"block_storage": {"size": size, "available": size - used, "used": used}},
             "state": "online",
+            **self.with_extra("aggregate", aggr_uuid, {}),
             "_links": _links(f"/api/storage/aggregates/{aggr_uuid}"),
         }
 
@@ -659,12 +682,9 @@ class _State:
         }
 
     def render_cluster(self) -> Record:
-        return {
-            "name": self.cluster["name"],
-            "uuid": self.cluster["uuid"],
-            "version": self.version(),
-            "_links": _links("/api/cluster"),
-        }
+        record = {"name": self.cluster["name"], "uuid": self.cluster["uuid"]}
+        record["version"] = self.version()
+        return {**self.with_extra("cluster", "", record), "_links": _links("/api/cluster")}
 
     def render_node(self) -> Record:
         node = self.node()
@@ -675,6 +695,8 @@ class _State:
             "serial_number": "4082368-50-7",
             "state": "up",
             "membership": "member",
+            **self.with_extra("node", node["uuid"], {}),
+            "name": node["name"],
             "_links": _links(f"/api/cluster/nodes/{node['uuid']}"),
         }
 
@@ -686,8 +708,146 @@ class _State:
             "state": "completed",
             "elapsed_duration": 0,
             "estimated_duration": 0,
+            **self.with_extra("software", "", {}),
             "_links": _links("/api/cluster/software"),
         }
+
+    # -- the cluster, its node, software and aggregates --------------------------------
+    def plan_platform(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        ids: tuple[str, ...],
+        raw: Mapping[str, Any] | None,
+        params: Mapping[str, str],
+        lock: threading.RLock,
+    ) -> WritePlan:
+        """Writes on the cluster, its node, its software and aggregates.
+
+        Bodies are checked against the declaration; what the model derives (names, the
+        version, sizes) changes it, every other field is kept as given and read back.
+        """
+        node = self.node()
+        if kind == "node" and ids[0] != node["uuid"]:
+            raise not_found("uuid")
+        if kind == "aggregate" and ids[0] not in self.aggregates:
+            raise not_found("uuid")
+        _check_write_params(params, ())
+        description = f"{method} {path}"
+        if method == "DELETE":
+            if raw:
+                raise bad_value("body", "A DELETE takes no request body.")
+            if kind == "node":
+                # INFERRED: the simulated cluster has one node, and ONTAP keeps a node that
+                # holds the cluster's aggregates and root volume.
+                raise ApiError(
+                    409,
+                    "1",
+                    f'Cannot remove node "{node["name"]}": it is the '
+                    "cluster's only node and holds its aggregates.",
+                    "uuid",
+                )
+            return self._plan_aggregate_delete(ids[0], description, lock)
+        resource = _PLATFORM_KINDS[kind]
+        body = check_body(
+            load_spec().resources[resource],
+            _body_object(raw or {}),
+            "post" if method == "POST" else "patch",
+        )
+        if kind == "cluster" and method == "POST":
+            # INFERRED: ONTAP creates a cluster only on nodes that are not in one.
+            raise ApiError(409, "1", f'The cluster "{self.cluster["name"]}" is already set up.')
+        if kind == "nodes":
+            # INFERRED: adding a node needs a node that is not in the cluster; none is.
+            raise ApiError(400, "2", "There is no node outside the cluster to add.", "name")
+        if kind == "aggregates":
+            return self._plan_aggregate_post(body, description, lock)
+        key = {"node": node["uuid"], "aggregate": ids[0] if ids else ""}.get(kind, "")
+        name = body.get("name")
+        if kind == "cluster" and name is not None and not _CLUSTER_NAME.fullmatch(name):
+            raise _invalid("name", name, "a cluster name: a letter, then letters, digits, _ . -")
+        if kind == "aggregate" and name is not None:
+            if not _AGGREGATE_NAME.fullmatch(name):
+                raise _invalid("name", name, "letters, digits and _, starting with a letter or _")
+            if any(a["name"] == name for u, a in self.aggregates.items() if u != key):
+                raise duplicate("name", f'duplicate entry: aggregate "{name}" already exists.')
+        version = body.get("version")
+        if kind == "software" and version is not None and not _VERSION.fullmatch(version):
+            raise _invalid("version", version, 'a version like "9.16.1"')
+
+        def apply() -> None:
+            if kind == "aggregate" and key not in self.aggregates:
+                raise EffectError(*_GONE)
+            changes = copy.deepcopy(body)
+            if kind == "cluster" and "name" in changes:
+                self.cluster["name"] = changes.pop("name")
+            if kind == "aggregate" and "name" in changes:
+                self.aggregates[key]["name"] = changes.pop("name")
+            if kind == "software" and "version" in changes:
+                self.cluster["version"] = changes.pop("version")  # the upgrade, at once
+            _deep_merge(self.extra.setdefault((kind, key), {}), changes)
+
+        return WritePlan(description, self.effect(lock, apply), None, None, 200)
+
+    def _plan_aggregate_post(
+        self, body: Record, description: str, lock: threading.RLock
+    ) -> WritePlan:
+        name = body.get("name")
+        if name is None:
+            raise bad_value("name", 'Missing value for required field "name".')
+        if not _AGGREGATE_NAME.fullmatch(name):
+            raise _invalid("name", name, "letters, digits and _, starting with a letter or _")
+        if any(a["name"] == name for a in self.aggregates.values()):
+            raise duplicate("name", f'duplicate entry: aggregate "{name}" already exists.')
+        node = self.node()
+        wanted = body.pop("node", None) or {}
+        if any(wanted.get(k) not in (None, node[k]) for k in ("name", "uuid")):
+            shown = wanted.get("name") or wanted.get("uuid")
+            raise bad_value("node.name", f'Node "{shown}" does not exist.')
+        aggr_uuid = str(uuidlib.uuid4())
+
+        def apply() -> None:
+            if any(a["name"] == name for a in self.aggregates.values()):
+                raise EffectError(*_DUPLICATE)
+            self.aggregates[aggr_uuid] = {
+                "uuid": aggr_uuid,
+                "name": name,
+                "size": DEFAULT_AGGREGATE_SIZE,
+            }
+            extra = {k: v for k, v in body.items() if k != "name"}
+            if extra:
+                self.extra[("aggregate", aggr_uuid)] = copy.deepcopy(extra)
+
+        location = "/api/storage/aggregates/" + aggr_uuid
+        return WritePlan(description, self.effect(lock, apply), location, None, 201)
+
+    def _plan_aggregate_delete(
+        self, aggr_uuid: str, description: str, lock: threading.RLock
+    ) -> WritePlan:
+        def holding() -> str | None:
+            name = self.aggregates[aggr_uuid]["name"]
+            if any(a["uuid"] == aggr_uuid for v in self.volumes.values() for a in v["aggregates"]):
+                # INFERRED code: ONTAP refuses to delete an aggregate that holds volumes.
+                return f'Cannot delete aggregate "{name}" because it contains volumes.'
+            return None
+
+        reason = holding()
+        if reason is not None:
+            raise ApiError(409, "1", reason, "uuid")
+
+        def apply() -> None:
+            if aggr_uuid not in self.aggregates:
+                raise EffectError(*_GONE)
+            again = holding()
+            if again is not None:
+                raise EffectError(again, 1)
+            del self.aggregates[aggr_uuid]
+            self.extra.pop(("aggregate", aggr_uuid), None)
+            for svm in self.svms.values():
+                svm["aggregates"] = [a for a in svm["aggregates"] if a["uuid"] != aggr_uuid]
+
+        return WritePlan(description, self.effect(lock, apply), None, None, 200)
 
     # -- record lookups for requests ---------------------------------------------------
     def volume_uuid(self, volume_uuid: str) -> str:
@@ -1289,12 +1449,12 @@ _SEGMENT = r"([^/]+)"
 _ROUTES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = tuple(
     (re.compile(pattern.replace("{}", _SEGMENT)), kind, methods)
     for pattern, kind, methods in (
-        ("/api/cluster", "cluster", ("GET",)),
-        ("/api/cluster/nodes", "nodes", ("GET",)),
-        ("/api/cluster/nodes/{}", "node", ("GET",)),
-        ("/api/cluster/software", "software", ("GET",)),
-        ("/api/storage/aggregates", "aggregates", ("GET",)),
-        ("/api/storage/aggregates/{}", "aggregate", ("GET",)),
+        ("/api/cluster", "cluster", ("GET", "POST", "PATCH")),
+        ("/api/cluster/nodes", "nodes", ("GET", "POST")),
+        ("/api/cluster/nodes/{}", "node", ("GET", "PATCH", "DELETE")),
+        ("/api/cluster/software", "software", ("GET", "PATCH")),
+        ("/api/storage/aggregates", "aggregates", ("GET", "POST")),
+        ("/api/storage/aggregates/{}", "aggregate", ("GET", "PATCH", "DELETE")),
         ("/api/storage/volumes", "volumes", ("GET", "POST")),
         ("/api/storage/volumes/{}", "volume", ("GET", "PATCH", "DELETE")),
         ("/api/storage/volumes/{}/snapshots", "snapshots", ("GET", "POST")),
@@ -1526,6 +1686,8 @@ class Inventory:
         with self.lock:
             state = self._state
             lock = self.lock
+            if kind in _PLATFORM_KINDS:
+                return state.plan_platform(kind, method, path, ids, body, params, lock)
             # The target record first: an unknown uuid answers 404 whatever else is wrong.
             if kind in ("volume", "snapshots"):
                 state.volume_uuid(ids[0])

@@ -1007,12 +1007,12 @@ def test_bad_fields(inv: Inventory, path: str, fields: str) -> None:
 @pytest.mark.parametrize(
     ("path", "allowed"),
     [
-        ("/api/cluster", ["GET"]),
-        ("/api/cluster/nodes", ["GET"]),
-        ("/api/cluster/nodes/u1", ["GET"]),
-        ("/api/cluster/software", ["GET"]),
-        ("/api/storage/aggregates", ["GET"]),
-        ("/api/storage/aggregates/u1", ["GET"]),
+        ("/api/cluster", ["GET", "POST", "PATCH"]),
+        ("/api/cluster/nodes", ["GET", "POST"]),
+        ("/api/cluster/nodes/u1", ["GET", "PATCH", "DELETE"]),
+        ("/api/cluster/software", ["GET", "PATCH"]),
+        ("/api/storage/aggregates", ["GET", "POST"]),
+        ("/api/storage/aggregates/u1", ["GET", "PATCH", "DELETE"]),
         ("/api/storage/volumes", ["GET", "POST"]),
         ("/api/storage/volumes/", ["GET", "POST"]),
         ("/api/storage/volumes/u1", ["GET", "PATCH", "DELETE"]),
