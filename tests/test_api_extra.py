@@ -255,6 +255,61 @@ def _call(client: FlaskClient, method: str, path: str, body: Any = None) -> Any:
     return client.open(path, method=method, headers=headers, data=data)
 
 
+def _aws_kms(sim: Simulator) -> str:
+    record = sim.store.insert(
+        sim.store.spec.resources["AwsKms"],
+        {"uuid": "4ea7a442-86d1-11e0-ae1c-123478563412", "svm": {"name": "vs0"}},
+    )
+    return str(record["uuid"])
+
+
+def test_an_action_runs_as_a_job_each_time_and_stores_nothing(
+    sim: Simulator, client: FlaskClient
+) -> None:
+    path = f"/api/security/aws-kms/{_aws_kms(sim)}/rekey-external"
+    for key in ("key1", "key2"):  # a rekey can be repeated: it is not a record
+        answer = _call(client, "POST", path + "?return_timeout=5", {"key_id": key})
+        assert answer.status_code == 201, answer.json
+        assert "Location" not in answer.headers
+        job = _call(client, "GET", answer.json["job"]["_links"]["self"]["href"])
+        assert job.json["state"] == "success"
+    assert sim.store.records_of("AwsKmsRekeyExternal") == []
+    started = _call(client, "POST", path, {"key_id": "key3"})
+    assert started.status_code == 202 and "job" in started.json
+
+
+def test_an_action_checks_its_body_and_the_record_its_path_names(
+    sim: Simulator, client: FlaskClient
+) -> None:
+    path = f"/api/security/aws-kms/{_aws_kms(sim)}/rekey-external"
+    wrong = _call(client, "POST", path, {"key_id": 7})
+    assert wrong.status_code == 400 and wrong.json["error"]["target"] == "key_id"
+    unknown = _call(client, "POST", path, {"key": "x"})
+    assert unknown.status_code == 400 and unknown.json["error"]["target"] == "key"
+    missing = _call(client, "POST", "/api/security/aws-kms/no-such-key-manager/rekey-external", {})
+    assert missing.status_code == 404
+    assert missing.json["error"]["code"] == "4"
+
+
+def test_an_action_answers_200_where_ontap_does(client: FlaskClient) -> None:
+    for _ in range(2):
+        answer = _call(client, "POST", "/api/cluster/mediator-ping", {"type": "cloud"})
+        assert answer.status_code == 200, answer.json  # operations.tsv: 200 only
+        assert "Location" not in answer.headers
+    refused = _call(client, "POST", "/api/cluster/mediator-ping", {"reachable": True})
+    assert refused.status_code == 400 and refused.json["error"]["target"] == "reachable"
+    enum = _call(client, "POST", "/api/cluster/mediator-ping", {"type": "nearby"})
+    assert enum.status_code == 400 and enum.json["error"]["target"] == "type"
+
+
+def test_a_netapp_ontap_action_can_be_repeated_too(sim: Simulator, client: FlaskClient) -> None:
+    # /api/storage/file/clone takes no GET either: the second clone was a 409 "duplicate entry"
+    for _ in range(2):
+        answer = _call(client, "POST", "/api/storage/file/clone?return_timeout=5", {})
+        assert answer.status_code in (200, 201), answer.json
+    assert sim.store.records_of("FileClone") == []
+
+
 def test_a_workspace_and_its_acl_through_create_read_and_delete(
     sim: Simulator, client: FlaskClient
 ) -> None:
