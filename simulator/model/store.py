@@ -414,6 +414,10 @@ class Store:
         self._resolve(resource, data)
         behaviour = self.behaviour(resource)
         behaviour.prepare_post(self, data)
+        if resource.singleton and "GET" not in {
+            o.method for o in self.spec.operations_on(target.template)
+        }:
+            return self._plan_action(operation, target, data)
         key = self._own_keys(resource, data, target.key_names)
         table_name = resource.name
         self._refuse_duplicate(resource, key, data)
@@ -438,6 +442,25 @@ class Store:
             success_status=201,
             asynchronous=operation.is_async,
             records=(self.render(resource, record),),
+        )
+
+    def _plan_action(self, operation: Operation, target: Target, data: Record) -> WritePlan:
+        """A POST on a path ONTAP takes no GET on (a rekey, a restore, a ping): it acts on the
+        records its path names and creates none, so it can be repeated; 201 (or 200 where
+        ONTAP answers so) with no ``Location``."""
+        generation = self.generation
+
+        def apply() -> None:
+            if self.generation != generation:
+                raise EffectError(*_GONE)
+
+        return WritePlan(
+            description=f"POST {target.path}",
+            effect=self._locked(apply),
+            location=None,
+            svm=_svm_of(data),
+            success_status=201 if 201 in operation.statuses else 200,
+            asynchronous=operation.is_async,
         )
 
     def _own_keys(
