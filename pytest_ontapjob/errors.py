@@ -69,6 +69,9 @@ class OntapJobError(Exception):
 def quote_body(body: object, limit: int = BODY_QUOTE_LIMIT) -> str:
     """Render ``body`` (text, bytes or parsed JSON) for a message, cut to ``limit`` characters."""
     if isinstance(body, bytes | bytearray):
+        if len(body) > 4 * limit:  # decode no more than can be shown
+            cut = bytes(body[: 4 * limit]).decode("utf-8", errors="replace")
+            return f"{cut[:limit]}... ({len(body)} bytes)"
         text = bytes(body).decode("utf-8", errors="replace")
     elif isinstance(body, str):
         text = body
@@ -77,6 +80,8 @@ def quote_body(body: object, limit: int = BODY_QUOTE_LIMIT) -> str:
             text = json.dumps(body, default=repr, ensure_ascii=False)
         except (TypeError, ValueError):
             text = repr(body)
+        except RecursionError:
+            text = f"<a {type(body).__name__} nested too deep to show>"
     if len(text) > limit:
         return f"{text[:limit]}... ({len(text)} characters)"
     return text
@@ -178,7 +183,7 @@ class OntapError(OntapJobError):
         if isinstance(body, str):
             try:
                 parsed = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 parsed = body
         error = parsed.get("error") if isinstance(parsed, Mapping) else None
         kind = AuthError if cls is OntapError and status in (401, 403) else cls
