@@ -351,16 +351,21 @@ def _reason(exc: BaseException) -> str:
 
 
 _TIMEOUTS = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
-_NO_ANSWER = (
-    requests.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
+#: What a request can raise below this package: every one becomes one of its errors.
+_TRANSPORT_ERRORS = (
+    requests.RequestException,  # an OSError too
     urllib3.exceptions.HTTPError,
     http.client.HTTPException,
     OSError,
+    ValueError,  # requests' InvalidURL and InvalidHeader, urllib3's LocationParseError, ...
 )
-#: What a request can raise below this package: every one becomes one of its errors.
-_TRANSPORT_ERRORS = (requests.RequestException, ValueError, *_NO_ANSWER)
+
+
+def _no_answer(exc: BaseException) -> bool:
+    """True when the request may have left and its answer did not arrive whole."""
+    if isinstance(exc, requests.RequestException):
+        return isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError)
+    return not isinstance(exc, ValueError)  # the rest of urllib3, http.client and the socket
 
 
 def _transport_failure(
@@ -375,9 +380,11 @@ def _transport_failure(
         return TransientError(f"{method} {path}: no complete answer within {budget:.3g} s")
     if isinstance(exc, requests.exceptions.ContentDecodingError):
         return TransientError(f"{method} {path}: the body could not be decoded: {_reason(exc)}")
-    if isinstance(exc, _NO_ANSWER):
+    if _no_answer(exc):
         return TransientError(f"{method} {path}: connection failed: {_reason(exc)}")
-    return TransportError(f"{method} {path}: the request could not be sent: {_reason(exc)}")
+    return TransportError(
+        f"{method} {path}: the request could not be sent, nothing was: {_reason(exc)}"
+    )
 
 
 def _check_return_timeout(value: object) -> int | None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import re
 import socket
 import ssl
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +26,11 @@ import pytest
 from pytest_ontapjob import (
     JobTimeout,
     OntapClient,
+    OntapError,
+    OntapJobError,
     PollPolicy,
+    ProtocolError,
+    RetriesExhausted,
     TransportError,
 )
 from simulator.tlsgen import TlsFiles, generate_tls_files
@@ -140,11 +148,13 @@ def http(
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/hal+json"),),
     *,
     length: bool = True,
+    keep_alive: bool = False,
 ) -> bytes:
+    """An answer; ``length=False`` ends the body by closing the connection."""
     lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers)]
     if length:
         lines.append(f"Content-Length: {len(body)}")
-    else:
+    if not keep_alive:
         lines.append("Connection: close")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
@@ -198,6 +208,17 @@ def client(server: Hostile, **policy: Any) -> OntapClient:
     settings: dict[str, Any] = {"interval": 0.05, "jitter": 0.0, "timeout": DEADLINE}
     settings.update(policy)
     return OntapClient(server.url, auth=("admin", PASSWORD), policy=PollPolicy(**settings))
+
+
+def foreign_chain(exc: BaseException) -> list[BaseException]:
+    """The exceptions of other packages chained to ``exc``: their frames may hold credentials."""
+    chained: list[BaseException] = []
+    while (inner := exc.__cause__ or exc.__context__) is not None:
+        assert exc.__suppress_context__  # and pytest does not print it
+        if type(inner).__module__.split(".")[0] in ("requests", "urllib3", "http"):
+            chained.append(inner)
+        exc = inner
+    return chained
 
 
 def timed(call: Callable[[], object]) -> tuple[float, BaseException | object]:
@@ -285,7 +306,7 @@ def test_a_deadline_that_passed_never_cuts_the_next_exchange_on_the_same_connect
     def answer(request: Request, conn: socket.socket, stop: threading.Event) -> None:
         if request.path.startswith("/slow"):
             stop.wait(0.5)
-        conn.sendall(http("200 OK", b"{}"))
+        conn.sendall(http("200 OK", b"{}", keep_alive=True))
 
     server = hostile(answer)
     with client(server, read_timeout=0.2) as c:
@@ -306,7 +327,8 @@ def test_slow_drip_on_a_kept_alive_tls_connection_cannot_stretch_the_deadline(
     """The second answer comes one byte per TLS record: each SSL read returns within its timeout."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(tls_files.cert_file, tls_files.key_file)
-    server = hostile(sequence(canned(http("200 OK", b"{}")), _drip_body), tls=context)
+    first = canned(http("200 OK", b"{}", keep_alive=True))
+    server = hostile(sequence(first, _drip_body), tls=context)
     policy = PollPolicy(read_timeout=DEADLINE)
     with OntapClient(
         server.url, auth=("admin", PASSWORD), verify=tls_files.ca_file, policy=policy
@@ -316,3 +338,375 @@ def test_slow_drip_on_a_kept_alive_tls_connection_cannot_stretch_the_deadline(
     assert isinstance(outcome, TransportError), outcome
     assert elapsed < DEADLINE + SLACK
     assert len(server._conns) == 1  # the kept-alive connection, not a new one
+
+
+# --- no raw requests/urllib3 exception escapes; each attack gets a package error ------------------
+def _corrupt_gzip() -> bytes:
+    headers = (("Content-Type", "application/hal+json"), ("Content-Encoding", "gzip"))
+    return http("200 OK", b"\x1f\x8b\x08\x00 this is not gzip", headers)
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+#: attack -> the answer to every request
+ANSWERS: dict[str, bytes] = {
+    "corrupt-gzip-body": _corrupt_gzip(),
+    "body-shorter-than-content-length": http("200 OK", b"{}")[:-2].replace(
+        b"Content-Length: 2", b"Content-Length: 100"
+    ),
+    "json-nested-100000-deep": http("200 OK", DEEP),
+    "non-utf8-json": http("200 OK", '{"name": "clé"}'.encode("latin-1")),
+    "garbage-status-line-64k": b"HTTP/1.1 " + b"x" * 60_000 + b"\r\n\r\n",
+    "101-headers": http("200 OK", b"{}", tuple((f"X-H{i}", "v") for i in range(101))),
+    "header-line-over-64k": http("200 OK", b"{}", (("X-Big", "v" * 70_000),)),
+    "redirect-to-itself": http("302 Found", headers=(("Location", "/api/cluster"),)),
+    "status-103-as-final": http("103 Early Hints"),
+    "status-999": http("999 Whatever", b"{}"),
+    "bad-chunked-encoding": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+}
+#: attack -> (error of a single GET, error of a write, substring of the message)
+EXPECTED: dict[str, tuple[type[OntapJobError], type[OntapJobError], str]] = {
+    "corrupt-gzip-body": (TransportError, TransportError, "could not be decoded"),
+    "body-shorter-than-content-length": (TransportError, TransportError, "connection failed"),
+    "json-nested-100000-deep": (ProtocolError, ProtocolError, "not JSON"),
+    "non-utf8-json": (ProtocolError, ProtocolError, "not JSON in UTF-8"),
+    "garbage-status-line-64k": (TransportError, TransportError, "connection failed"),
+    "101-headers": (TransportError, TransportError, "more than 100 headers"),
+    "header-line-over-64k": (TransportError, TransportError, "connection failed"),
+    "redirect-to-itself": (ProtocolError, ProtocolError, "does not follow"),
+    "status-103-as-final": (ProtocolError, ProtocolError, "not a final ONTAP answer"),
+    "status-999": (ProtocolError, ProtocolError, "not a final ONTAP answer"),
+    "bad-chunked-encoding": (TransportError, TransportError, "connection failed"),
+}
+
+
+@pytest.mark.parametrize("attack", ANSWERS)
+def test_every_broken_answer_raises_a_package_error_chaining_nothing(
+    hostile: Callable[..., Hostile], attack: str
+) -> None:
+    server = hostile(canned(ANSWERS[attack], close=True))
+    read_error, write_error, text = EXPECTED[attack]
+    with client(server) as c:
+        with pytest.raises(OntapJobError) as read:
+            c.get("/api/cluster")
+        with pytest.raises(OntapJobError) as write:
+            c.post("/api/storage/volumes", json={})
+    for info, expected in ((read, read_error), (write, write_error)):
+        assert type(info.value) is expected, info.value
+        assert text in str(info.value)
+        assert not foreign_chain(info.value)
+        assert len(str(info.value)) < 1200  # the server's bytes are quoted, not copied whole
+    if write_error is TransportError:
+        assert "may or may not have been applied" in str(write.value)
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "corrupt-gzip-body",
+        "body-shorter-than-content-length",
+        "json-nested-100000-deep",
+        "non-utf8-json",
+        "garbage-status-line-64k",
+        "bad-chunked-encoding",
+    ],
+)
+def test_an_unusable_job_record_is_retried_while_polling(
+    hostile: Callable[..., Hostile], attack: str
+) -> None:
+    """Unparsable and undecodable bodies are retried, as documented; the next good one ends it."""
+    poll = sequence(canned(ANSWERS[attack], close=True), canned(http("200 OK", SUCCESS)))
+    server = hostile(job_server(poll))
+    with client(server, timeout=10) as c:
+        result = c.post("/api/storage/volumes", json={})
+    assert (result.state, result.polls) == ("success", 2)
+
+
+def test_an_error_answer_nested_100000_deep_is_an_ontap_error(
+    hostile: Callable[..., Hostile],
+) -> None:
+    server = hostile(canned(http("400 Bad Request", DEEP)))
+    with client(server) as c, pytest.raises(OntapError) as info:
+        c.get("/api/cluster")
+    assert info.value.status == 400
+    assert len(str(info.value)) < 1000
+
+
+def test_a_job_href_that_is_no_url_is_refused_before_any_poll(
+    hostile: Callable[..., Hostile],
+) -> None:
+    stub = {"job": {"uuid": "j1", "_links": {"self": {"href": "http://[::1/api/cluster/jobs/j1"}}}}
+    server = hostile(canned(http("202 Accepted", json.dumps(stub).encode())))
+    with client(server) as c, pytest.raises(ProtocolError, match="not a valid URL"):
+        c.post("/api/storage/volumes", json={})
+    assert [r.method for r in server.requests] == ["POST"]
+
+
+def test_a_job_uuid_with_path_tricks_stays_one_path_segment(
+    hostile: Callable[..., Hostile],
+) -> None:
+    stub = {"job": {"uuid": "../../storage/volumes?x=1#"}}
+    server = hostile(job_server(canned(http("200 OK", SUCCESS)), http("202 Accepted", b"")))
+    server.answer = job_server(
+        canned(http("200 OK", SUCCESS)), http("202 Accepted", json.dumps(stub).encode())
+    )
+    with client(server) as c:
+        c.post("/api/storage/volumes", json={})
+    assert server.requests[1].path.startswith(
+        "/api/cluster/jobs/..%2F..%2Fstorage%2Fvolumes%3Fx%3D1%23?fields="
+    )
+
+
+def test_a_json_body_the_caller_cannot_send_is_a_transport_error_with_nothing_sent(
+    hostile: Callable[..., Hostile],
+) -> None:
+    server = hostile(canned(http("200 OK", b"{}")))
+    with client(server) as c, pytest.raises(TransportError, match="could not be sent") as info:
+        c.post("/api/storage/volumes", json={"size": float("nan")})
+    assert "may or may not" not in str(info.value)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("auth", "problem"),
+    [
+        (("admin", PASSWORD + "€"), "the password has characters outside Latin-1"),
+        (("admin",), "a (username, password) pair"),
+        (("admin", 5), "the password must be a str"),
+    ],
+)
+def test_unusable_credentials_are_refused_up_front_without_showing_them(
+    auth: Any, problem: str
+) -> None:
+    with pytest.raises(TypeError, match=re.escape(problem)) as info:
+        OntapClient("https://cluster.example", auth=auth)
+    assert PASSWORD not in str(info.value)
+
+
+# --- redirects: never followed --------------------------------------------------------------------
+def test_a_redirect_answering_a_write_is_not_followed_as_a_get(
+    hostile: Callable[..., Hostile],
+) -> None:
+    """Following it, requests re-sent the POST as a GET and its 200 passed for the write's."""
+
+    def answer(request: Request, conn: socket.socket, stop: threading.Event) -> None:
+        if request.method == "POST":
+            conn.sendall(http("302 Found", headers=(("Location", "/api/cluster"),)))
+        else:
+            conn.sendall(http("200 OK", b'{"name": "cluster1"}'))
+
+    server = hostile(answer)
+    with client(server) as c, pytest.raises(ProtocolError, match="HTTP 302, a redirect to"):
+        c.post("/api/storage/volumes", json={})
+    assert [r.method for r in server.requests] == ["POST"]
+
+
+def test_a_redirect_to_another_origin_sends_it_nothing(hostile: Callable[..., Hostile]) -> None:
+    elsewhere = hostile(canned(http("200 OK", b"{}")), host="127.0.0.2")
+    location = f"{elsewhere.url}/api/cluster"
+    server = hostile(canned(http("307 Temporary Redirect", headers=(("Location", location),))))
+    with client(server) as c:
+        with pytest.raises(ProtocolError, match=r"127\.0\.0\.2"):
+            c.get("/api/cluster")
+        with pytest.raises(ProtocolError, match=r"127\.0\.0\.2"):
+            c.post("/api/storage/volumes", json={})
+    assert elsewhere.requests == []
+
+
+# --- sizes ----------------------------------------------------------------------------------------
+def test_a_declared_body_over_the_cap_is_refused_unread(hostile: Callable[..., Hostile]) -> None:
+    sent = 0
+
+    def answer(request: Request, conn: socket.socket, stop: threading.Event) -> None:
+        nonlocal sent
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n")
+        while not stop.is_set():
+            conn.sendall(b" " * 65536)
+            sent += 65536
+
+    server = hostile(answer)
+    with client(server) as c:
+        elapsed, outcome = timed(lambda: c.get("/api/cluster"))
+    assert isinstance(outcome, ProtocolError), outcome
+    assert "larger than 67,108,864 bytes (PollPolicy.max_body_bytes)" in str(outcome)
+    assert elapsed < 0.5
+    assert sent < 16 * 2**20  # what the socket buffers took before the client hung up
+
+
+def test_an_endless_chunked_body_is_cut_at_the_cap(hostile: Callable[..., Hostile]) -> None:
+    def answer(request: Request, conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"[1," * 10_000
+        while not stop.is_set():
+            conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+
+    server = hostile(answer)
+    with client(server, max_body_bytes=2**20) as c:
+        elapsed, outcome = timed(lambda: c.get("/api/storage/volumes"))
+    assert isinstance(outcome, ProtocolError), outcome
+    assert "larger than 1,048,576 bytes" in str(outcome)
+    assert elapsed < 0.5
+
+
+def test_a_job_record_over_its_cap_is_refused_while_polling(
+    hostile: Callable[..., Hostile],
+) -> None:
+    record = json.dumps({"uuid": "j1", "state": "running", "message": "x" * 2**21}).encode()
+    server = hostile(job_server(canned(http("200 OK", record, length=False), close=True)))
+    with client(server, timeout=10) as c, pytest.raises(ProtocolError) as info:
+        c.post("/api/storage/volumes", json={})
+    assert "larger than 1,048,576 bytes (PollPolicy.max_job_body_bytes)" in str(info.value)
+
+
+def test_a_gzip_bomb_is_cut_at_the_cap_in_bounded_memory(hostile: Callable[..., Hostile]) -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = b"".join(packer.compress(b"\0" * 2**20) for _ in range(256)) + packer.flush()
+    headers = (("Content-Type", "application/json"), ("Content-Encoding", "gzip"))
+    server = hostile(canned(http("200 OK", bomb, headers)))  # 256 MiB in 255 kB
+    with client(server, max_body_bytes=4 * 2**20) as c:
+        tracemalloc.start()
+        try:
+            elapsed, outcome = timed(lambda: c.get("/api/cluster"))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert isinstance(outcome, ProtocolError), outcome
+    assert peak < 16 * 2**20
+    assert elapsed < 2
+
+
+def test_cookies_a_server_sets_are_not_kept(hostile: Callable[..., Hostile]) -> None:
+    cookies = tuple(("Set-Cookie", f"c{i}={'v' * 4000}; Path=/") for i in range(50))
+    server = hostile(canned(http("200 OK", b"{}", cookies)))
+    with client(server) as c:
+        for _ in range(3):
+            c.get("/api/cluster")
+        assert len(c.session.cookies) == 0
+    assert all("cookie" not in r.headers for r in server.requests)
+
+
+# --- durations and counts -------------------------------------------------------------------------
+def test_a_huge_retry_after_on_a_write_raises_at_once(hostile: Callable[..., Hostile]) -> None:
+    headers = (("Retry-After", "99999999999"),)
+    server = hostile(canned(http("503 Service Unavailable", b"{}", headers)))
+    with client(server, timeout=3600) as c:
+        elapsed, outcome = timed(lambda: c.post("/api/storage/volumes", json={}))
+    assert isinstance(outcome, OntapError) and outcome.status == 503, outcome
+    assert elapsed < 0.5 and len(server.requests) == 1
+
+
+def test_a_huge_retry_after_while_polling_times_out_at_once(
+    hostile: Callable[..., Hostile],
+) -> None:
+    headers = (("Retry-After", "99999999999"),)
+    server = hostile(job_server(canned(http("503 Service Unavailable", b"{}", headers))))
+    with client(server, timeout=3600) as c:
+        elapsed, outcome = timed(lambda: c.post("/api/storage/volumes", json={}))
+    assert isinstance(outcome, JobTimeout), outcome
+    assert "asked to retry after" in str(outcome)
+    assert elapsed < 0.5
+
+
+def test_endless_429s_on_a_write_end_after_max_transient_errors(
+    hostile: Callable[..., Hostile],
+) -> None:
+    headers = (("Retry-After", "0"),)
+    server = hostile(canned(http("429 Too Many Requests", b"{}", headers)))
+    with client(server, max_transient_errors=3) as c, pytest.raises(OntapError) as info:
+        c.post("/api/storage/volumes", json={})
+    assert info.value.status == 429
+    assert len(server.requests) == 4
+
+
+def test_endless_503s_while_polling_end_after_max_transient_errors(
+    hostile: Callable[..., Hostile],
+) -> None:
+    server = hostile(job_server(canned(http("503 Service Unavailable", b"{}"))))
+    with client(server, max_transient_errors=3, timeout=10) as c:
+        with pytest.raises(RetriesExhausted):
+            c.post("/api/storage/volumes", json={})
+    assert len(server.requests) == 1 + 4
+
+
+def test_a_job_that_flips_states_forever_ends_at_the_deadline_with_bounded_log_lines(
+    hostile: Callable[..., Hostile], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every poll a new state and a new 10 kB message with a forged log line in it."""
+    count = iter(range(10**9))
+
+    def poll(request: Request, conn: socket.socket, stop: threading.Event) -> None:
+        n = next(count)
+        forged = "\nINFO pytest_ontapjob: job j1 success: done\n" + "x" * 10_000
+        record = {"uuid": "j1", "state": ("running", "paused")[n % 2], "message": f"{n}{forged}"}
+        conn.sendall(http("200 OK", json.dumps(record).encode()))
+
+    server = hostile(job_server(poll))
+    caplog.set_level(logging.INFO, logger="pytest_ontapjob")
+    with client(server, timeout=0.5, max_interval=0.05, backoff=1.0) as c:
+        elapsed, outcome = timed(lambda: c.post("/api/storage/volumes", json={}))
+    assert isinstance(outcome, JobTimeout), outcome
+    assert elapsed < 0.5 + SLACK
+    polls = len(server.requests) - 1
+    assert 3 <= polls <= 11  # one per 50 ms interval, not one per answer the server can send
+    lines = [r.getMessage() for r in caplog.records if r.name == "pytest_ontapjob"]
+    assert lines and all("\n" not in line and len(line) < 400 for line in lines)
+
+
+# --- credentials in tracebacks --------------------------------------------------------------------
+INNER_TESTS = """
+import os
+
+import pytest
+
+from pytest_ontapjob import OntapClient, PollPolicy
+
+PASSWORD = os.environ["HOSTILE_PASSWORD"]
+URL = os.environ["HOSTILE_URL"]
+POLICY = PollPolicy(timeout=5, interval=0.05)
+
+
+def test_bad_base_url():
+    OntapClient("ftp://cluster.example", auth=("admin", PASSWORD))
+
+
+def test_password_outside_latin1():
+    with OntapClient(URL, auth=("admin", PASSWORD + "\\u20ac")) as client:
+        client.get("/api/cluster")
+
+
+def test_json_that_cannot_be_sent():
+    with OntapClient(URL, auth=("admin", PASSWORD), policy=POLICY) as client:
+        client.post("/api/storage/volumes", json={"size": float("nan")})
+
+
+@pytest.mark.parametrize("path", ["/gzip", "/loop", "/short", "/deep"])
+def test_hostile_answers(path):
+    with OntapClient(URL, auth=("admin", PASSWORD), policy=POLICY) as client:
+        client.get(path)
+"""
+
+
+def test_no_traceback_shows_the_password_with_tb_long(
+    hostile: Callable[..., Hostile], pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = {
+        "/gzip": ANSWERS["corrupt-gzip-body"],
+        "/loop": http("302 Found", headers=(("Location", "/loop"),)),
+        "/short": ANSWERS["body-shorter-than-content-length"],
+        "/deep": ANSWERS["json-nested-100000-deep"],
+    }
+
+    def answer(request: Request, conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(answers.get(request.path, http("200 OK", b"{}")))
+        conn.shutdown(socket.SHUT_WR)
+
+    server = hostile(answer)
+    monkeypatch.setenv("HOSTILE_PASSWORD", PASSWORD)
+    monkeypatch.setenv("HOSTILE_URL", server.url)
+    pytester.makepyfile(INNER_TESTS)
+    result = pytester.runpytest("--tb=long", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=7)
+    output = result.stdout.str()
+    assert PASSWORD not in output
+    assert "Basic " not in output and "Authorization" not in output
+    raised = [line for line in output.splitlines() if line.startswith("E   ")]
+    assert not [line for line in raised if "requests." in line or "urllib3." in line]
