@@ -710,3 +710,14 @@ def test_no_traceback_shows_the_password_with_tb_long(
     assert "Basic " not in output and "Authorization" not in output
     raised = [line for line in output.splitlines() if line.startswith("E   ")]
     assert not [line for line in raised if "requests." in line or "urllib3." in line]
+
+
+def test_finished_exchanges_leave_no_trace_in_the_watchdog(hostile: Callable[..., Hostile]) -> None:
+    """A long-lived client's requests must not pile up, one per request, until their deadline."""
+    from pytest_ontapjob.client import _WATCHDOG
+
+    server = hostile(canned(http("200 OK", b"{}", keep_alive=True)))
+    with client(server, read_timeout=3600) as c:
+        for _ in range(500):
+            c.get("/api/cluster")
+    assert len(_WATCHDOG._heap) < 200
