@@ -65,6 +65,7 @@ _REQUESTS_VERSION: str = getattr(requests, "__version__", "unknown")
 _CHUNK = 64 * 1024
 #: How much of a transport error's text (which may quote what the server sent) a message keeps.
 _REASON_LIMIT = 300
+_DELAY_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _BASIC_TOKEN = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]+")
 
 
@@ -314,17 +315,21 @@ def _decode_json(content: bytes) -> Any:
 
 
 def _retry_after(value: str | None, now: float) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None when absent or invalid."""
+    """``Retry-After`` as seconds: delay-seconds or an HTTP date; None when absent or invalid.
+
+    Delay-seconds are ASCII digits (a fraction tolerated), as HTTP says: not ``1_000``, ``-1``,
+    ``nan`` or other scripts' digits. Too many digits to represent is ``inf``: longer than any
+    deadline, so the caller stops at once rather than retrying early.
+    """
     if not value:
         return None
+    value = value.strip()
+    if _DELAY_SECONDS.fullmatch(value):
+        return float(value)
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - now
+        seconds = email.utils.parsedate_to_datetime(value).timestamp() - now
+    except (TypeError, ValueError, OverflowError):  # the year 99999999999999999999 overflows
+        return None
     if not math.isfinite(seconds):
         return None
     return max(seconds, 0.0)

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from pytest_ontapjob import (
+    JobResult,
     JobTimeout,
     OntapClient,
     OntapError,
@@ -585,8 +586,14 @@ def test_cookies_a_server_sets_are_not_kept(hostile: Callable[..., Hostile]) -> 
 
 
 # --- durations and counts -------------------------------------------------------------------------
-def test_a_huge_retry_after_on_a_write_raises_at_once(hostile: Callable[..., Hostile]) -> None:
-    headers = (("Retry-After", "99999999999"),)
+HUGE_RETRY_AFTERS = ["99999999999", "9" * 5000]
+
+
+@pytest.mark.parametrize("retry_after", HUGE_RETRY_AFTERS, ids=["1e11", "5000-digits"])
+def test_a_huge_retry_after_on_a_write_raises_at_once(
+    hostile: Callable[..., Hostile], retry_after: str
+) -> None:
+    headers = (("Retry-After", retry_after),)
     server = hostile(canned(http("503 Service Unavailable", b"{}", headers)))
     with client(server, timeout=3600) as c:
         elapsed, outcome = timed(lambda: c.post("/api/storage/volumes", json={}))
@@ -594,16 +601,35 @@ def test_a_huge_retry_after_on_a_write_raises_at_once(hostile: Callable[..., Hos
     assert elapsed < 0.5 and len(server.requests) == 1
 
 
+@pytest.mark.parametrize("retry_after", HUGE_RETRY_AFTERS, ids=["1e11", "5000-digits"])
 def test_a_huge_retry_after_while_polling_times_out_at_once(
-    hostile: Callable[..., Hostile],
+    hostile: Callable[..., Hostile], retry_after: str
 ) -> None:
-    headers = (("Retry-After", "99999999999"),)
+    headers = (("Retry-After", retry_after),)
     server = hostile(job_server(canned(http("503 Service Unavailable", b"{}", headers))))
     with client(server, timeout=3600) as c:
         elapsed, outcome = timed(lambda: c.post("/api/storage/volumes", json={}))
     assert isinstance(outcome, JobTimeout), outcome
     assert "asked to retry after" in str(outcome)
     assert elapsed < 0.5
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    ["Mon, 01 Jan 99999999999999999999 00:00:00 GMT", "1_000", "-5", "nan"],
+    ids=["year-overflowing-a-C-long", "underscore-digits", "negative", "nan"],
+)
+def test_a_retry_after_that_is_no_http_value_is_ignored(
+    hostile: Callable[..., Hostile], retry_after: str
+) -> None:
+    """Neither a crash (OverflowError) nor a wait the server did not ask for in HTTP's terms."""
+    busy = canned(http("503 Service Unavailable", b"{}", (("Retry-After", retry_after),)))
+    done = canned(http("201 Created", json.dumps({"job": JOB}).encode()))
+    server = hostile(sequence(busy, done))
+    with client(server, timeout=3) as c:
+        elapsed, outcome = timed(lambda: c.post("/api/storage/volumes", json={}))
+    assert isinstance(outcome, JobResult) and outcome.status_code == 201, outcome
+    assert elapsed < 0.5  # retried after the policy's interval
 
 
 def test_endless_429s_on_a_write_end_after_max_transient_errors(
