@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from pytest_ontapjob import (
+    JobFailed,
     JobResult,
     JobTimeout,
     OntapClient,
@@ -675,6 +676,32 @@ def test_a_job_that_flips_states_forever_ends_at_the_deadline_with_bounded_log_l
     assert 3 <= polls <= 11  # one per 50 ms interval, not one per answer the server can send
     lines = [r.getMessage() for r in caplog.records if r.name == "pytest_ontapjob"]
     assert lines and all("\n" not in line and len(line) < 400 for line in lines)
+
+
+NOISE = "\x1b[2J\x1b]0;pwned\x07" + "y" * 500_000  # clears the terminal, retitles it, floods
+
+
+def test_a_failed_jobs_huge_message_with_terminal_escapes_is_shown_cut_and_escaped(
+    hostile: Callable[..., Hostile],
+) -> None:
+    failed = {"uuid": "j1", "state": "failure", "message": NOISE, "code": 1, "description": NOISE}
+    server = hostile(job_server(canned(http("200 OK", json.dumps(failed).encode()))))
+    with client(server) as c, pytest.raises(JobFailed) as info:
+        c.post("/api/storage/volumes", json={})
+    assert info.value.message == NOISE  # the attribute keeps it whole
+    assert len(str(info.value)) < 2000 and "\x1b" not in str(info.value)
+    assert "\\x1b[2J" in str(info.value)
+
+
+def test_an_error_answers_huge_message_with_terminal_escapes_is_shown_cut_and_escaped(
+    hostile: Callable[..., Hostile],
+) -> None:
+    error = {"error": {"message": NOISE, "code": NOISE, "target": NOISE}}
+    server = hostile(canned(http("400 Bad Request", json.dumps(error).encode())))
+    with client(server) as c, pytest.raises(OntapError) as info:
+        c.get("/api/cluster")
+    assert info.value.message == NOISE
+    assert len(str(info.value)) < 2000 and "\x1b" not in str(info.value)
 
 
 # --- credentials in tracebacks --------------------------------------------------------------------
