@@ -128,7 +128,8 @@ class PollPolicy:
     #: Limit on the total time the job is observed paused; None for no limit but the timeout.
     max_paused: float | None = None
     #: Limit on each request's whole exchange (connect, send, headers and body, however slowly
-    #: the server drips them), on the real clock; also clipped to the time left.
+    #: the server drips them), on the real clock; also clipped to the time left. A write waiting
+    #: on ``return_timeout`` gets at least ``return_timeout + 15``.
     read_timeout: float = 60.0
     #: Connect timeout of each request.
     connect_timeout: float = 10.0
