@@ -41,9 +41,11 @@ PASSWORD = "Tr0ub4dor-hostile"
 JOB = {"uuid": "j1", "_links": {"self": {"href": "/api/cluster/jobs/j1"}}}
 RUNNING = json.dumps({"uuid": "j1", "state": "running"}).encode()
 SUCCESS = json.dumps({"uuid": "j1", "state": "success", "message": "done"}).encode()
-#: The deadline of the real-clock tests, and how late past it an answer may come.
+#: The deadline of the real-clock tests, how late past it they may end (on a loaded machine),
+#: and what "at once" means: each attack took 20 s or more, or never ended, before its bound.
 DEADLINE = 1.0
-SLACK = 0.6
+SLACK = 1.0
+AT_ONCE = 1.5
 
 
 @dataclass
@@ -530,7 +532,7 @@ def test_a_declared_body_over_the_cap_is_refused_unread(hostile: Callable[..., H
         elapsed, outcome = timed(lambda: c.get("/api/cluster"))
     assert isinstance(outcome, ProtocolError), outcome
     assert "larger than 67,108,864 bytes (PollPolicy.max_body_bytes)" in str(outcome)
-    assert elapsed < 0.5
+    assert elapsed < AT_ONCE
     assert sent < 16 * 2**20  # what the socket buffers took before the client hung up
 
 
@@ -546,7 +548,7 @@ def test_an_endless_chunked_body_is_cut_at_the_cap(hostile: Callable[..., Hostil
         elapsed, outcome = timed(lambda: c.get("/api/storage/volumes"))
     assert isinstance(outcome, ProtocolError), outcome
     assert "larger than 1,048,576 bytes" in str(outcome)
-    assert elapsed < 0.5
+    assert elapsed < AT_ONCE
 
 
 def test_a_job_record_over_its_cap_is_refused_while_polling(
@@ -573,7 +575,7 @@ def test_a_gzip_bomb_is_cut_at_the_cap_in_bounded_memory(hostile: Callable[..., 
             tracemalloc.stop()
     assert isinstance(outcome, ProtocolError), outcome
     assert peak < 16 * 2**20
-    assert elapsed < 2
+    assert elapsed < 2 * AT_ONCE
 
 
 def test_cookies_a_server_sets_are_not_kept(hostile: Callable[..., Hostile]) -> None:
@@ -599,7 +601,7 @@ def test_a_huge_retry_after_on_a_write_raises_at_once(
     with client(server, timeout=3600) as c:
         elapsed, outcome = timed(lambda: c.post("/api/storage/volumes", json={}))
     assert isinstance(outcome, OntapError) and outcome.status == 503, outcome
-    assert elapsed < 0.5 and len(server.requests) == 1
+    assert elapsed < AT_ONCE and len(server.requests) == 1
 
 
 @pytest.mark.parametrize("retry_after", HUGE_RETRY_AFTERS, ids=["1e11", "5000-digits"])
@@ -612,7 +614,7 @@ def test_a_huge_retry_after_while_polling_times_out_at_once(
         elapsed, outcome = timed(lambda: c.post("/api/storage/volumes", json={}))
     assert isinstance(outcome, JobTimeout), outcome
     assert "asked to retry after" in str(outcome)
-    assert elapsed < 0.5
+    assert elapsed < AT_ONCE
 
 
 @pytest.mark.parametrize(
@@ -630,7 +632,7 @@ def test_a_retry_after_that_is_no_http_value_is_ignored(
     with client(server, timeout=3) as c:
         elapsed, outcome = timed(lambda: c.post("/api/storage/volumes", json={}))
     assert isinstance(outcome, JobResult) and outcome.status_code == 201, outcome
-    assert elapsed < 0.5  # retried after the policy's interval
+    assert elapsed < AT_ONCE  # retried after the policy's interval, not 1,000 s
 
 
 def test_endless_429s_on_a_write_end_after_max_transient_errors(
@@ -673,7 +675,7 @@ def test_a_job_that_flips_states_forever_ends_at_the_deadline_with_bounded_log_l
     assert isinstance(outcome, JobTimeout), outcome
     assert elapsed < 0.5 + SLACK
     polls = len(server.requests) - 1
-    assert 3 <= polls <= 11  # one per 50 ms interval, not one per answer the server can send
+    assert 1 <= polls <= 11  # at most one per 50 ms interval, however fast the server answers
     lines = [r.getMessage() for r in caplog.records if r.name == "pytest_ontapjob"]
     assert lines and all("\n" not in line and len(line) < 400 for line in lines)
 
