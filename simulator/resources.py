@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import re
 import threading
 import uuid as uuidlib
@@ -29,9 +28,10 @@ from urllib.parse import urlencode
 from .clock import Clock
 from .errors import ApiError, bad_value, duplicate, not_found, unexpected_argument
 from .jobs import EffectError, iso
-from .model.body import check_body
+from .model.body import check_body, expand_dotted, invalid, refused_field, show
 from .model.plan import WritePlan
 from .model.spec import load_spec
+from .model.store import deep_merge
 from .query import (
     COLLECTION_PARAMS,
     RECORD_PARAMS,
@@ -135,75 +135,13 @@ _PLATFORM_KINDS = {
 
 
 # -- request bodies ---------------------------------------------------------------------
-def _conflict(dotted: str) -> ApiError:
-    return bad_value(dotted, f'Conflicting values for field "{dotted}".')
-
-
-def _merge(target: Record, key: str, value: Any, dotted: str) -> None:
-    if key not in target:
-        target[key] = value
-        return
-    existing = target[key]
-    if isinstance(existing, dict) and isinstance(value, dict):
-        for sub_key, sub_value in value.items():
-            _merge(existing, sub_key, sub_value, f"{dotted}.{sub_key}")
-    elif existing != value or isinstance(existing, dict) or isinstance(value, dict):
-        raise _conflict(dotted)
-
-
-def _expand_value(value: Any, prefix: str) -> Any:
-    if isinstance(value, Mapping):
-        return _expand(value, prefix)
-    if isinstance(value, list):
-        return [_expand_value(item, prefix) for item in value]
-    return value
-
-
-def _expand(body: Mapping[str, Any], prefix: str) -> Record:
-    out: Record = {}
-    for key, value in body.items():
-        dotted = prefix + str(key)
-        parts = str(key).split(".")
-        if any(not part for part in parts):
-            raise bad_value(dotted, f'Invalid field name "{dotted}".')
-        node = out
-        for depth, part in enumerate(parts[:-1]):
-            here = prefix + ".".join(parts[: depth + 1])
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise _conflict(here)
-            node = child
-        _merge(node, parts[-1], _expand_value(value, dotted + "."), dotted)
-    return out
-
-
-def expand_dotted(body: Mapping[str, Any]) -> dict[str, Any]:
-    """``body`` with dotted keys (``"svm.name"``) expanded into nested objects, at any depth.
-
-    ONTAP accepts both spellings and clients mix them (Ansible sends ``"svm.name"``). Two
-    spellings of one field must agree: otherwise 400 (code 2) naming the field.
-    """
-    return _expand(body, "")
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _invalid(target: str, value: Any, expected: str) -> ApiError:
-    return bad_value(
-        target, f'The value {_show(value)} is invalid for field "{target}" ({expected}).'
-    )
-
-
 def _string(*, min_len: int = 0, max_len: int | None = None) -> Validator:
     def check(value: Any, target: str) -> str:
         if not isinstance(value, str):
-            raise _invalid(target, value, "expected a string")
+            raise invalid(target, value, "expected a string")
         if len(value) < min_len or (max_len is not None and len(value) > max_len):
             limits = f"{min_len}..{max_len}" if max_len is not None else f"{min_len}.."
-            raise _invalid(target, value, f"expected <{limits}> characters")
+            raise invalid(target, value, f"expected <{limits}> characters")
         return value
 
     return check
@@ -212,7 +150,7 @@ def _string(*, min_len: int = 0, max_len: int | None = None) -> Validator:
 def _choice(*choices: str, expected: str = "") -> Validator:
     def check(value: Any, target: str) -> str:
         if not isinstance(value, str) or value not in choices:
-            raise _invalid(target, value, expected or "expected one of " + "|".join(choices))
+            raise invalid(target, value, expected or "expected one of " + "|".join(choices))
         return value
 
     return check
@@ -220,17 +158,17 @@ def _choice(*choices: str, expected: str = "") -> Validator:
 
 def _boolean(value: Any, target: str) -> bool:
     if not isinstance(value, bool):
-        raise _invalid(target, value, "expected true or false")
+        raise invalid(target, value, "expected true or false")
     return value
 
 
 def _integer(low: int, high: int | None = None) -> Validator:
     def check(value: Any, target: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _invalid(target, value, "expected an integer")
+            raise invalid(target, value, "expected an integer")
         if value < low or (high is not None and value > high):
             limits = f"<{low}..{high}>" if high is not None else f"<{low}..>"
-            raise _invalid(target, value, f"expected {limits}")
+            raise invalid(target, value, f"expected {limits}")
         return value
 
     return check
@@ -250,9 +188,9 @@ def _size(value: Any, target: str) -> int:
 def _named(pattern: re.Pattern[str], what: str, rule: str) -> Validator:
     def check(value: Any, target: str) -> str:
         if not isinstance(value, str):
-            raise _invalid(target, value, "expected a string")
+            raise invalid(target, value, "expected a string")
         if not pattern.fullmatch(value):
-            raise bad_value(target, f"Invalid {what} name {_show(value)}: {rule}.")
+            raise bad_value(target, f"Invalid {what} name {show(value)}: {rule}.")
         return value
 
     return check
@@ -291,15 +229,15 @@ def _unix_permissions(value: Any, target: str) -> int:
     expected = 'expected octal digits such as 755, "0755" or "---rwxr-xr-x"'
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0 or not _PERMISSION_BITS.fullmatch(str(value)):
-            raise _invalid(target, value, expected)
+            raise invalid(target, value, expected)
         return value
     if not isinstance(value, str):
-        raise _invalid(target, value, expected)
+        raise invalid(target, value, expected)
     if _PERMISSION_BITS.fullmatch(value):
         return int(value, 10)
     symbolic = re.fullmatch(r"([-s][-s][-t])?((?:[-r][-w][-xst]){3})", value)
     if symbolic is None:
-        raise _invalid(target, value, expected)
+        raise invalid(target, value, expected)
     special_text, modes = symbolic.group(1) or "---", symbolic.group(2)
     special = (4 if special_text[0] == "s" else 0) + (2 if special_text[1] == "s" else 0)
     special += 1 if special_text[2] == "t" else 0
@@ -310,7 +248,7 @@ def _unix_permissions(value: Any, target: str) -> int:
 def _junction(value: Any, target: str) -> str:
     path: str = _string(max_len=255)(value, target)
     if path and not path.startswith("/"):
-        raise _invalid(target, value, 'expected "" or a path starting with "/"')
+        raise invalid(target, value, 'expected "" or a path starting with "/"')
     return path
 
 
@@ -319,7 +257,7 @@ def _timestamp(value: Any, target: str) -> str:
     try:
         datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
-        raise _invalid(target, value, "expected an ISO 8601 date-time") from None
+        raise invalid(target, value, "expected an ISO 8601 date-time") from None
     return text
 
 
@@ -328,23 +266,23 @@ def _max_volumes(value: Any, target: str) -> str:
         return str(value)
     if isinstance(value, str) and (value == "unlimited" or value.isdigit()):
         return value
-    raise _invalid(target, value, 'expected "unlimited" or a number of volumes')
+    raise invalid(target, value, 'expected "unlimited" or a number of volumes')
 
 
 def _tags(value: Any, target: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
-        raise _invalid(target, value, 'expected a list of "key:value" strings')
+        raise invalid(target, value, 'expected a list of "key:value" strings')
     return list(value)
 
 
 def _references(value: Any, target: str) -> list[Record]:
     """A list of ``{"name"}`` and/or ``{"uuid"}`` objects (aggregates of a volume or SVM)."""
     if not isinstance(value, list):
-        raise _invalid(target, value, "expected a list of objects with name or uuid")
+        raise invalid(target, value, "expected a list of objects with name or uuid")
     out: list[Record] = []
     for item in value:
         if not isinstance(item, Mapping):
-            raise _invalid(target, value, "expected a list of objects with name or uuid")
+            raise invalid(target, value, "expected a list of objects with name or uuid")
         out.append(_check_body(item, _REFERENCE, target + "."))
         if not out[-1]:
             raise bad_value(f"{target}.name", f'Each of "{target}" needs a name or a uuid.')
@@ -434,14 +372,6 @@ _SVM_SCHEMA: Schema = {
 }
 
 
-def _refused_field(dotted: str, known: Iterable[str]) -> ApiError:
-    """400 (code 2) for a body field the operation does not take: nothing is silently dropped."""
-    for name in known:
-        if name == dotted or name.startswith(dotted + "."):
-            return bad_value(dotted, f'Field "{dotted}" cannot be set in this operation.')
-    return ApiError(400, "2", f'Unexpected argument "{dotted}".', dotted)
-
-
 def _check_body(
     body: Mapping[str, Any], schema: Schema, prefix: str = "", known: Iterable[str] = ()
 ) -> Record:
@@ -452,7 +382,7 @@ def _check_body(
         dotted = prefix + key
         spec = schema.get(key)
         if spec is None:
-            raise _refused_field(dotted, known_names)
+            raise refused_field(dotted, known_names)
         if isinstance(spec, Mapping):
             if isinstance(value, str) and "name" in spec:
                 # A bare string names a named reference: ONTAP takes "ipspace": "Default" for
@@ -460,7 +390,7 @@ def _check_body(
                 # bodies send ipspace and snapshot_policy so to real clusters).
                 value = {"name": value}
             if not isinstance(value, Mapping):
-                raise _invalid(dotted, value, "expected an object")
+                raise invalid(dotted, value, "expected an object")
             out[key] = _check_body(value, spec, dotted + ".", known_names)
         else:
             out[key] = spec(value, dotted)
@@ -490,14 +420,6 @@ def _pop(record: Record, dotted: str) -> Any:
     if not child:
         del record[head]
     return value
-
-
-def _deep_merge(target: Record, changes: Mapping[str, Any]) -> None:
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            _deep_merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
 
 
 def _body_object(body: Any) -> Mapping[str, Any]:
@@ -562,7 +484,7 @@ class _State:
         """``record`` with the fields clients set on it that the model keeps as given."""
         extra = self.extra.get((kind, key))
         if extra:
-            _deep_merge(record, extra)
+            deep_merge(record, extra)
         return record
 
     def svm_ref(self, svm_uuid: str) -> Record:
@@ -766,15 +688,15 @@ class _State:
         key = {"node": node["uuid"], "aggregate": ids[0] if ids else ""}.get(kind, "")
         name = body.get("name")
         if kind == "cluster" and name is not None and not _CLUSTER_NAME.fullmatch(name):
-            raise _invalid("name", name, "a cluster name: a letter, then letters, digits, _ . -")
+            raise invalid("name", name, "a cluster name: a letter, then letters, digits, _ . -")
         if kind == "aggregate" and name is not None:
             if not _AGGREGATE_NAME.fullmatch(name):
-                raise _invalid("name", name, "letters, digits and _, starting with a letter or _")
+                raise invalid("name", name, "letters, digits and _, starting with a letter or _")
             if any(a["name"] == name for u, a in self.aggregates.items() if u != key):
                 raise duplicate("name", f'duplicate entry: aggregate "{name}" already exists.')
         version = body.get("version")
         if kind == "software" and version is not None and not _VERSION.fullmatch(version):
-            raise _invalid("version", version, 'a version like "9.16.1"')
+            raise invalid("version", version, 'a version like "9.16.1"')
 
         def apply() -> None:
             if kind == "aggregate" and key not in self.aggregates:
@@ -786,7 +708,7 @@ class _State:
                 self.aggregates[key]["name"] = changes.pop("name")
             if kind == "software" and "version" in changes:
                 self.cluster["version"] = changes.pop("version")  # the upgrade, at once
-            _deep_merge(self.extra.setdefault((kind, key), {}), changes)
+            deep_merge(self.extra.setdefault((kind, key), {}), changes)
 
         return WritePlan(description, self.effect(lock, apply), None, None, 200)
 
@@ -797,7 +719,7 @@ class _State:
         if name is None:
             raise bad_value("name", 'Missing value for required field "name".')
         if not _AGGREGATE_NAME.fullmatch(name):
-            raise _invalid("name", name, "letters, digits and _, starting with a letter or _")
+            raise invalid("name", name, "letters, digits and _, starting with a letter or _")
         if any(a["name"] == name for a in self.aggregates.values()):
             raise duplicate("name", f'duplicate entry: aggregate "{name}" already exists.')
         node = self.node()
@@ -925,7 +847,7 @@ class _State:
                 raise EffectError(*_GONE)
             if new_name is not None and name_taken(new_name) is not None:
                 raise EffectError(*_DUPLICATE)
-            _deep_merge(table[record_uuid], body)
+            deep_merge(table[record_uuid], body)
 
         return self.write_plan(description, apply, lock, svm_uuid)
 
@@ -986,7 +908,7 @@ class _State:
             "snaplock": {"type": "non_snaplock"},
             "analytics": {"state": "off"},
         }
-        _deep_merge(record, body)
+        deep_merge(record, body)
 
         def apply() -> None:
             if svm_uuid not in self.svms or any(
@@ -1150,7 +1072,7 @@ class _State:
                 "state": "valid",
                 "size": 0,
             }
-            _deep_merge(record, body)
+            deep_merge(record, body)
             self.snapshots[snapshot_uuid] = record
 
         href = f"/api/storage/volumes/{volume_uuid}/snapshots"
@@ -1232,7 +1154,7 @@ class _State:
             "auto_enable_activity_tracking": False,
             "storage": {"limit": 0, "limit_threshold_alert": 0},
         }
-        _deep_merge(record, body)
+        deep_merge(record, body)
         aggregates = record["aggregates"]
 
         def apply() -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "missing",
     "refused_field",
     "shape_of",
+    "show",
 ]
 
 Record = dict[str, Any]
@@ -83,7 +84,8 @@ def expand_dotted(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # -- the errors --------------------------------------------------------------------------------
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """``value`` as JSON, cut to 60 characters, for error messages."""
     text = json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -91,7 +93,7 @@ def _show(value: Any) -> str:
 def invalid(target: str, value: Any, expected: str) -> ApiError:
     """400 (code 2): ``value`` is not valid for ``target``."""
     return bad_value(
-        target, f'The value {_show(value)} is invalid for field "{target}" ({expected}).'
+        target, f'The value {show(value)} is invalid for field "{target}" ({expected}).'
     )
 
 

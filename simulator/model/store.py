@@ -40,7 +40,7 @@ from .body import check_body, check_required
 from .plan import WritePlan
 from .spec import ApiSpec, Operation, ResourceSpec
 
-__all__ = ["DeepRecords", "Store", "Target", "fill_path", "path_variables"]
+__all__ = ["DeepRecords", "Store", "Target", "deep_merge", "fill_path", "path_variables"]
 
 Record = dict[str, Any]
 #: The records of a deep resource by name (rendered as a GET shows them), or None when the
@@ -83,10 +83,11 @@ def _set_path(record: Record, dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _deep_merge(target: Record, changes: Mapping[str, Any]) -> None:
+def deep_merge(target: Record, changes: Mapping[str, Any]) -> None:
+    """Merge ``changes`` into ``target``, objects key by key, everything else replaced (copied)."""
     for key, value in changes.items():
         if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            _deep_merge(target[key], value)
+            deep_merge(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
 
@@ -532,7 +533,7 @@ class Store:
             behaviour.prepare_patch(self, record, changes)
             if "name" in changes:
                 merged = copy.deepcopy(record)
-                _deep_merge(merged, changes)
+                deep_merge(merged, changes)
                 self._refuse_duplicate(resource, key, merged, besides=key)
         generation = self.generation
         table_name = resource.name
@@ -547,7 +548,7 @@ class Store:
                     if keep_going:
                         continue
                     raise EffectError(*_GONE)
-                _deep_merge(table[key], changes)
+                deep_merge(table[key], changes)
                 behaviour.applied(self, "patch", table[key])
 
         svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
