@@ -535,31 +535,11 @@ class Store:
                 merged = copy.deepcopy(record)
                 deep_merge(merged, changes)
                 self._refuse_duplicate(resource, key, merged, besides=key)
-        generation = self.generation
-        table_name = resource.name
-        keep_going = parse_bool(params, "continue_on_failure", False)
+        def change(table: dict[tuple[str, ...], Record], key: tuple[str, ...]) -> None:
+            deep_merge(table[key], changes)
+            behaviour.applied(self, "patch", table[key])
 
-        def apply() -> None:
-            table = self.tables.get(table_name, {})
-            if self.generation != generation:
-                raise EffectError(*_GONE)
-            for key in keys:
-                if key not in table:
-                    if keep_going:
-                        continue
-                    raise EffectError(*_GONE)
-                deep_merge(table[key], changes)
-                behaviour.applied(self, "patch", table[key])
-
-        svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
-        return WritePlan(
-            description=f"PATCH {target.path}",
-            effect=self._locked(apply),
-            location=None,
-            svm=svm,
-            success_status=200,
-            asynchronous=operation.is_async,
-        )
+        return self._plan_each(operation, target, keys, params, change)
 
     def _plan_delete(
         self,
@@ -568,15 +548,32 @@ class Store:
         keys: list[tuple[str, ...]],
         params: Mapping[str, str],
     ) -> WritePlan:
-        resource = target.resource
-        generation = self.generation
-        table_name = resource.name
-        keep_going = parse_bool(params, "continue_on_failure", False)
-        current = self.tables.get(resource.name, {})
-        behaviour = self.behaviour(resource)
+        current = self.tables.get(target.resource.name, {})
+        behaviour = self.behaviour(target.resource)
         for key in keys:
             if key in current:
                 behaviour.check_delete(self, current[key])
+
+        def change(table: dict[tuple[str, ...], Record], key: tuple[str, ...]) -> None:
+            behaviour.check_delete(self, table[key])
+            behaviour.applied(self, "delete", table.pop(key))
+
+        return self._plan_each(operation, target, keys, params, change)
+
+    def _plan_each(
+        self,
+        operation: Operation,
+        target: Target,
+        keys: list[tuple[str, ...]],
+        params: Mapping[str, str],
+        change: Callable[[dict[tuple[str, ...], Record], tuple[str, ...]], None],
+    ) -> WritePlan:
+        """The plan of a PATCH or DELETE of the records ``keys``: ``change`` applies to each
+        when the job succeeds; a record gone or refusing meanwhile fails the job, unless
+        ``continue_on_failure`` lets it go on to the next."""
+        generation = self.generation
+        table_name = target.resource.name
+        keep_going = parse_bool(params, "continue_on_failure", False)
 
         def apply() -> None:
             table = self.tables.get(table_name, {})
@@ -588,16 +585,16 @@ class Store:
                         continue
                     raise EffectError(*_GONE)
                 try:
-                    behaviour.check_delete(self, table[key])
+                    change(table, key)
                 except ApiError as refused:
                     if keep_going:
                         continue
                     raise EffectError(refused.message, int(refused.code)) from None
-                behaviour.applied(self, "delete", table.pop(key))
 
+        current = self.tables.get(table_name, {})
         svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
         return WritePlan(
-            description=f"DELETE {target.path}",
+            description=f"{operation.method} {target.path}",
             effect=self._locked(apply),
             location=None,
             svm=svm,
