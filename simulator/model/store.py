@@ -535,6 +535,7 @@ class Store:
                 merged = copy.deepcopy(record)
                 deep_merge(merged, changes)
                 self._refuse_duplicate(resource, key, merged, besides=key)
+
         def change(table: dict[tuple[str, ...], Record], key: tuple[str, ...]) -> None:
             deep_merge(table[key], changes)
             behaviour.applied(self, "patch", table[key])
