@@ -21,7 +21,6 @@ import dataclasses
 import importlib
 import inspect
 import itertools
-import json
 import pkgutil
 import re
 import sys
@@ -29,6 +28,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from datafile import render, write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = ROOT / "simulator" / "model"
@@ -681,10 +682,6 @@ def _number(value: float | None) -> float | int | None:
     return int(value) if value == int(value) else value
 
 
-def render(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
-
-
 def print_report(
     data: Mapping[str, Any],
     report: Report,
@@ -738,40 +735,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         print_report(data, report, resources, path_owner)
         return 0
-    if args.check:
-        current = out.read_text(encoding="utf-8") if out.exists() else ""
-        if current != text:
-            print(
-                f"{out} is stale ({_diff_summary(current, text)}):"
-                " run python tools/compile_ontap_api.py"
-            )
-            return 1
-        return 0
-    out.write_text(text, encoding="utf-8")
-    print(f"wrote {out} ({len(text.encode())} bytes)")
-    return 0
-
-
-def _diff_summary(current: str, expected: str) -> str:
-    if not current:
-        return "missing"
-    try:
-        old = json.loads(current)
-    except ValueError:
-        return "not valid JSON"
-    if not isinstance(old, dict):
-        return "not the data file's layout"
-    new = json.loads(expected)
-    if old.get("source") != new["source"]:
-        return f"made from {old.get('source')}, the installed package is {new['source']}"
-    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    if "resources" in changed:
-        old_r = {r[0]: r for r in old.get("resources", []) if isinstance(r, list) and r}
-        new_r = {r[0]: r for r in new["resources"]}
-        names = sorted(n for n in set(old_r) | set(new_r) if old_r.get(n) != new_r.get(n))
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        return f"{', '.join(changed)} differ; resources: {shown}"
-    return f"{', '.join(changed) or 'layout'} differ"
+    return write_or_check(
+        out, text, check=args.check, origin="source", rerun="python tools/compile_ontap_api.py"
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from datafile import render, write_or_check
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = ROOT / "simulator" / "model"
 DATA_FILE = MODEL_DIR / "ontap_api_extra.json"
@@ -895,10 +897,6 @@ def _number(value: float | None) -> float | int | None:
     return int(value) if value == int(value) else value
 
 
-def render(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
-
-
 def print_report(data: Mapping[str, Any], report: Report, resources: list[Resource]) -> None:
     unserved = unserved_operations()
     owners = dict(data["paths"])
@@ -949,40 +947,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         print_report(data, report, resources)
         return 0
-    if args.check:
-        current = out.read_text(encoding="utf-8") if out.exists() else ""
-        if current != text:
-            print(
-                f"{out} is stale ({_diff_summary(current, text)}):"
-                " run python tools/compile_trident_models.py --trident-git DIR"
-            )
-            return 1
-        return 0
-    out.write_text(text, encoding="utf-8")
-    print(f"wrote {out} ({len(text.encode())} bytes)")
-    return 0
-
-
-def _diff_summary(current: str, expected: str) -> str:
-    if not current:
-        return "missing"
-    try:
-        old = json.loads(current)
-    except ValueError:
-        return "not valid JSON"
-    if not isinstance(old, dict):
-        return "not the data file's layout"
-    new = json.loads(expected)
-    if old.get("commit") != new["commit"]:
-        return f"made from commit {old.get('commit')}, the checkout is at {new['commit']}"
-    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    if "resources" in changed:
-        old_r = {r[0]: r for r in old.get("resources", []) if isinstance(r, list) and r}
-        new_r = {r[0]: r for r in new["resources"]}
-        names = sorted(n for n in set(old_r) | set(new_r) if old_r.get(n) != new_r.get(n))
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        return f"{', '.join(changed)} differ; resources: {shown}"
-    return f"{', '.join(changed) or 'layout'} differ"
+    return write_or_check(
+        out,
+        text,
+        check=args.check,
+        origin="commit",
+        rerun="python tools/compile_trident_models.py --trident-git DIR",
+    )
 
 
 if __name__ == "__main__":
