@@ -26,7 +26,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
-from .tlsgen import generate_tls_files
+from .tlsgen import generate_tls_files, server_context
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -387,13 +387,6 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _ssl_context(certfile: str, keyfile: str | None) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(certfile, keyfile)
-    return context
-
-
 def _bind(host: str, port: int) -> socket.socket:
     """A listening socket, so a busy port raises OSError (werkzeug would sys.exit)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -433,8 +426,9 @@ def serve(
     ``port=0`` picks a free port (read it from the handle). ``tls=True`` serves HTTPS with a
     generated CA and certificate (``handle.ca_file``; removed on stop) unless ``certfile``
     (and ``keyfile``, unless the key is in ``certfile``) are given, which imply TLS.
-    Raises OSError when the address cannot be bound and RuntimeError when the server does not
-    accept connections within ``ready_timeout`` seconds.
+    Raises ValueError naming the file when ``certfile`` or ``keyfile`` cannot be served, OSError
+    when the address cannot be bound and RuntimeError when the server does not accept
+    connections within ``ready_timeout`` seconds.
     """
     app = cast("WSGIApplication", getattr(sim, "app", sim))
     if not callable(app):
@@ -449,13 +443,13 @@ def serve(
     ca_file: str | None = None
     context: ssl.SSLContext | None = None
     if certfile is not None:
-        context = _ssl_context(certfile, keyfile)
+        context = server_context(certfile, keyfile)
     elif tls:
         extra = [host, socket.gethostname()] if _is_unspecified(host) else [host]
         files = generate_tls_files(hosts=extra)
         tls_dir, ca_file, certfile = files.directory, files.ca_file, files.cert_file
         try:
-            context = _ssl_context(files.cert_file, files.key_file)
+            context = server_context(files.cert_file, files.key_file)
         except BaseException:
             shutil.rmtree(tls_dir, ignore_errors=True)
             raise
