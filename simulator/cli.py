@@ -20,6 +20,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from .server import ServerLimits, serve
 from .sim import DEFAULT_PASSWORD, DEFAULT_USERNAME, Simulator
 
 __all__ = ["build_parser", "is_loopback", "main"]
@@ -91,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds a finished job stays readable (default 300, or the scenario's)",
     )
+    parser.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=None,
+        help="open connections at most; at the cap the oldest idle ones are closed first "
+        f"(here {ServerLimits().max_connections}: 512, or half the open-file limit if lower)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
     return parser
 
@@ -103,6 +111,16 @@ def _retention(text: str) -> float:
         value = math.nan
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1 or not text.strip().isascii():
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
     return value
 
 
@@ -169,8 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.host,
         )
 
-    from .server import serve
-
+    limits = ServerLimits(
+        **({} if args.max_connections is None else {"max_connections": args.max_connections})
+    )
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -185,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tls=args.tls,
             certfile=args.certfile,
             keyfile=args.keyfile,
+            limits=limits,
         ) as handle:
             print(f"ontap-sim listening on {handle.url}", flush=True)
             if handle.ca_file:
