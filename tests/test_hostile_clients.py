@@ -418,6 +418,31 @@ def test_running_out_of_file_descriptors_backs_off_and_keeps_serving() -> None:
     assert "cannot take a new connection" in err
 
 
+def test_a_thread_that_cannot_start_closes_that_connection_and_the_server_goes_on(
+    app: App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Attack: so many threads that the next cannot start. Before: socketserver printed a
+    traceback to stderr for each. Now: that connection is closed, one warning is logged, and
+    the accept loop backs off, then serves."""
+    start = threading.Thread.start
+    failed: list[threading.Thread] = []
+
+    def start_or_fail(thread: threading.Thread) -> None:
+        if thread.name.endswith("(process_request_thread)") and not failed:
+            failed.append(thread)
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    with caplog.at_level(logging.WARNING, logger="simulator.server"), served(app) as handle:
+        monkeypatch.setattr(threading.Thread, "start", start_or_fail)
+        with connect(handle) as sock:
+            assert read_all(sock, 2.0) == b""
+        assert fast_get(handle) < 0.5
+    assert failed
+    assert any("can't start new thread" in r.getMessage() for r in caplog.records)
+    assert len(handle._server.connections) == 0
+
+
 # -- sizes and counts -----------------------------------------------------------------------------
 def test_a_header_section_over_64_kib_is_431(app: App) -> None:
     """Attack: 60 headers of 2 kB each (under the per-line and per-count limits, 120 kB in all:
