@@ -165,7 +165,7 @@ def test_slowloris_headers_dripped_get_408_at_the_header_deadline(app: App) -> N
         assert status == 408
         assert body["error"]["code"] == "2"
         assert "within 0.5 seconds" in body["error"]["message"]
-        assert 0.4 <= elapsed < 2.0, elapsed
+        assert 0.4 <= elapsed < 2.5, elapsed
         assert fast_get(handle) < 0.5
 
 
@@ -184,23 +184,30 @@ def test_slowloris_request_line_dripped_byte_by_byte_gets_408(app: App) -> None:
         assert time.monotonic() - started < 2.0
 
 
-def test_slow_body_drip_is_cut_at_the_body_deadline(app: App) -> None:
+def test_slow_body_drip_is_cut_at_the_body_deadline() -> None:
     """Attack: Content-Length 1000, then a byte every 0.05 s. Now: 400 (body cut short) at the
     body deadline, and the connection is closed."""
-    with served(app) as handle, connect(handle) as sock:
-        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n")
+    with served(Simulator(password="netapp1!")) as handle, connect(handle) as sock:
+        sock.sendall(
+            b"POST /api/storage/volumes HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n"
+            b"Content-Type: application/json\r\nAuthorization: Basic "
+            + TOKEN.encode()
+            + b"\r\n\r\n"
+        )
         started = time.monotonic()
         for _ in range(60):
             try:
-                sock.send(b"x")
+                sock.send(b" ")
             except OSError:
                 break
             if closed_by_server(sock, 0.05):
                 break
         raw = read_all(sock, 2.0)
-        assert raw.startswith(b"HTTP/1.1 "), raw[:80]
+        status, body = status_and_body(raw)
+        assert status == 400
+        assert body["error"]["target"] == "body"
         assert b"Connection: close" in raw
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 2.5
 
 
 def test_an_idle_connection_is_closed_at_the_idle_deadline(app: App) -> None:
@@ -264,9 +271,12 @@ def test_an_idle_connection_flood_is_capped_and_a_real_client_still_gets_in(app:
         assert fast_get(handle) < 0.5
         still_open = [s for s in socks if not closed_by_server(s, 0.0)]
         assert len(still_open) <= 16
-        assert set(socks[-10:]) <= set(still_open) | set(socks[:-15])  # the newest were kept
-        assert handler_threads() - threads_before <= 16 + 2
+        assert all(s in still_open for s in socks[-8:])  # the newest are kept
         assert handle._server.connections.evicted >= 300 - 16
+        deadline = time.monotonic() + 3.0
+        while handler_threads() - threads_before > 16 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert handler_threads() - threads_before <= 16
 
 
 def test_half_sent_requests_are_closed_after_idle_ones_at_the_cap(app: App) -> None:
