@@ -86,7 +86,7 @@ def _default_max_connections() -> int:
 
 @dataclass(frozen=True)
 class ServerLimits:
-    """What one client may hold of the server: connections, and how long each phase may last.
+    """What clients may hold of the server: connections, and how long each phase may last.
 
     Every timeout bounds a whole phase, however slowly the bytes come.
     """
