@@ -42,7 +42,11 @@ def first_line(runs: int) -> tuple[float, float]:
         started = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-m", "simulator", "--port", "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV, cwd="/tmp",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=ENV,
+            cwd="/tmp",
         )
         assert proc.stdout is not None
         proc.stdout.readline()
@@ -56,7 +60,11 @@ def first_line(runs: int) -> tuple[float, float]:
 def touch_everything() -> tuple[int, int, int]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulator", "--port", "0", "--clock", "virtual"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV, cwd="/tmp",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=ENV,
+        cwd="/tmp",
     )
     try:
         assert proc.stdout is not None
@@ -90,8 +98,10 @@ def main() -> None:
     wall, cpu = first_line(args.runs)
     print(f"first line: wall median {wall:.3f} s, CPU median {cpu:.3f} s ({args.runs} runs)")
     at_start, after, touched = touch_everything()
-    print(f"RSS at start {at_start / 1024:.1f} MiB; after {touched} requests touching every "
-          f"resource {after / 1024:.1f} MiB")
+    print(
+        f"RSS at start {at_start / 1024:.1f} MiB; after {touched} requests touching every "
+        f"resource {after / 1024:.1f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ _SNAPSHOT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,254}")
 _SVM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,46}")
 _AGGREGATE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _CLUSTER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,43}")
-_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+_VERSION = re.compile(r"([0-9]{1,4})\.([0-9]{1,4})\.([0-9]{1,4})")
 _PERMISSION_BITS = re.compile(r"[0-7]{1,4}")
 
 
@@ -1313,7 +1313,13 @@ def _build_state(data: Mapping[str, Any], clock: Clock, lock: threading.RLock) -
         raise ValueError(f"inventory: cluster: invalid name {name!r}")
     version = cluster.get("version", "9.15.1")
     if not isinstance(version, str) or not _VERSION.fullmatch(version):
-        raise ValueError(f'inventory: cluster: version must look like "9.15.1", got {version!r}')
+        shown = (
+            version if not isinstance(version, str) or len(version) <= 40 else version[:40] + "..."
+        )
+        raise ValueError(
+            'inventory: cluster: version must look like "9.15.1" (three numbers of 1 to 4 '
+            f"digits), got {shown!r}"
+        )
     cluster_entry = dict(cluster)
     state.cluster = {
         "name": name,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .clock import Clock, ClockMode, VirtualClock, make_clock
 from .errors import ApiError, bad_value
 from .faults import FaultRule, FaultSet
+from .files import read_input_file
 from .jobs import DEFAULT_SCRIPT, EffectError, JobEngine, JobScript, ScriptError
 from .model.body import check_body
 from .model.plan import WritePlan
@@ -51,6 +52,11 @@ WRITE_METHODS = ("POST", "PATCH", "DELETE")
 #: 9999-12-31T23:59:59Z: ONTAP timestamps cannot go further.
 _LAST_TIME = 253_402_300_799.0
 _REDACT = ("password", "passphrase", "secret", "token", "authorization")
+#: The largest scenario file read (a scenario of 10,000 volumes is about 2 MB).
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024
+#: How deep a scenario file's JSON may nest (real ones nest 5 levels).
+MAX_SCENARIO_DEPTH = 64
+_SCENARIO_INT_DIGITS = 20
 _ids = itertools.count(1)
 _RECORD_NAMESPACE = uuidlib.uuid5(
     uuidlib.NAMESPACE_URL, "https://pypi.org/project/pytest-ontapjob/records"
@@ -161,16 +167,52 @@ def bundled_scenario(scenario: str | os.PathLike[str]) -> str | os.PathLike[str]
     return bundled if bundled.is_file() else scenario
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _refuse_long_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > _SCENARIO_INT_DIGITS:
+        raise ValueError(f"an integer of {digits} digits (at most {_SCENARIO_INT_DIGITS})")
+    return int(text)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def load_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a JSON scenario file; ValueError naming the file on a bad one."""
+    """Read a JSON scenario file; a one-line ValueError naming the file on a bad one.
+
+    Refused: what is not a regular file (a FIFO, a device, a directory), more than
+    :data:`MAX_SCENARIO_BYTES`, bytes that are not UTF-8, invalid JSON (NaN and Infinity
+    included), nesting deeper than :data:`MAX_SCENARIO_DEPTH`, integers of over 20 digits.
+    """
+    raw = read_input_file(path, "scenario", MAX_SCENARIO_BYTES)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"cannot read scenario {path}: {exc.strerror}") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"scenario {path} is not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        ) from None
+    too_deep = f"scenario {path} is nested deeper than {MAX_SCENARIO_DEPTH} levels"
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_int=_refuse_long_int)
+    except RecursionError:
+        raise ValueError(too_deep) from None
+    except ValueError as exc:  # includes JSONDecodeError
         raise ValueError(f"scenario {path} is not valid JSON: {exc}") from None
+    if _deeper_than(data, MAX_SCENARIO_DEPTH):
+        raise ValueError(too_deep)
     if not isinstance(data, dict):
         raise ValueError(f"scenario {path} must hold a JSON object")
     return data
@@ -224,13 +266,19 @@ class Simulator:
         """Apply a scenario: default script, scripts, inventory, extra endpoints, faults.
 
         ``recording`` (what ``ontap-sim record`` saw, see :mod:`simulator.record`) is read by
-        the pytest plugin, not here; it must be an object.
+        the pytest plugin, not here; it must be an object. A ValueError names what is wrong, and
+        the file when ``scenario`` is a path (or the name of a bundled scenario).
         """
-        data = (
-            scenario
-            if isinstance(scenario, Mapping)
-            else load_scenario_file(bundled_scenario(scenario))
-        )
+        if not isinstance(scenario, Mapping):
+            path = bundled_scenario(scenario)
+            from_file = load_scenario_file(path)  # its errors name the file
+            try:
+                self.load_scenario(from_file)
+            except ValueError as exc:
+                problem = str(exc).removeprefix("scenario: ")
+                raise ValueError(f"scenario {os.fspath(path)}: {problem}") from None
+            return
+        data = scenario
         known = {
             "description",
             "recording",
