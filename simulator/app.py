@@ -9,7 +9,6 @@ test that caused them) and answered as ONTAP-style 500s.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import json
 import logging
@@ -44,6 +43,8 @@ __all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "create_app", "parse_json"]
 MAX_BODY_BYTES = 1024 * 1024
 #: JSON bodies nested deeper are refused with 400 (ONTAP's bodies nest a few levels).
 MAX_JSON_DEPTH = 64
+#: A longer ``Authorization`` header is not decoded: 401 (a real one is under 1 KiB).
+MAX_AUTHORIZATION_BYTES = 8 * 1024
 #: Integers in JSON bodies must fit ONTAP's 64 bits.
 _INT_LIMIT = 2**63
 
@@ -214,13 +215,21 @@ def _spoil(data: bytes, mode: str) -> bytes:
 
 
 def _basic_credentials() -> tuple[str | None, str | None]:
-    header = request.headers.get("Authorization", "")
+    """User and password of a well-formed ``Authorization: Basic`` header, else (None, None).
+
+    Every malformed form (over :data:`MAX_AUTHORIZATION_BYTES`, a non-ASCII byte, bad base64
+    or padding, not UTF-8, no colon) is simply no credentials: a 401, never an exception.
+    """
+    header = request.environ.get("HTTP_AUTHORIZATION", "")
+    if len(header) > MAX_AUTHORIZATION_BYTES:
+        return None, None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "basic" or not token:
         return None, None
     try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        # ValueError covers UnicodeEncodeError (non-ASCII), binascii.Error, UnicodeDecodeError.
+        decoded = base64.b64decode(token.strip().encode("ascii"), validate=True).decode("utf-8")
+    except ValueError:
         return None, None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else (None, None)
