@@ -31,7 +31,7 @@ from .query import (
     query_collection,
 )
 from .query import select_fields as _select
-from .sim import redact
+from .sim import JOURNAL_BODY_BYTES, redact
 
 if TYPE_CHECKING:
     from .faults import FaultRule
@@ -199,6 +199,10 @@ def _body(*, required: bool) -> dict[str, Any] | None:
     return data
 
 
+def _unkept(size: str) -> str:
+    return f"<{size} bytes: over the journal's {JOURNAL_BODY_BYTES}-byte limit, not kept>"
+
+
 def _logged_path() -> str:
     """The request path and query for the access log, password-like arguments redacted."""
     query = urlencode(list(redact(_params()).items()), safe="<>")
@@ -271,7 +275,8 @@ def create_app(sim: Simulator) -> Flask:
         state.started = time.perf_counter()
         state.fault = None
         state.drop = False
-        if not _authorized():
+        state.authorized = _authorized()
+        if not state.authorized:
             error = ApiError(401, "6", "Authentication required: invalid or missing credentials.")
             error.headers["WWW-Authenticate"] = 'Basic realm="ontap-sim"'
             return _error_response(error)
@@ -325,7 +330,17 @@ def create_app(sim: Simulator) -> Flask:
         req = request._get_current_object()  # type: ignore[attr-defined]
         if req.path.startswith("/api") and not getattr(state, "drop", None):
             try:
-                _journal(response)
+                if getattr(state, "authorized", False):
+                    _journal(response)
+                else:  # a stranger's request costs one small entry: no query, no body
+                    sim.record(
+                        {
+                            "method": req.method,
+                            "path": req.path,
+                            "status": response.status_code,
+                            "time": sim.clock.now(),
+                        }
+                    )
             except Exception as exc:  # a journal bug must not turn an answer into a 500
                 sim.errors.append(exc)
                 error_log.error("cannot journal %s %s", req.method, req.path, exc_info=exc)
@@ -351,16 +366,22 @@ def create_app(sim: Simulator) -> Flask:
             "status": None if response is None else response.status_code,
             "time": sim.clock.now(),
         }
-        try:
-            raw = _raw_body()
-        except ApiError:
-            entry["body"] = "<unread>"
+        length = (req.environ.get("CONTENT_LENGTH") or "").strip()
+        if length.isascii() and length.isdigit() and int(length[:19]) > JOURNAL_BODY_BYTES:
+            entry["body"] = _unkept(length)  # not read just to be journaled
         else:
-            if raw:
-                try:
-                    entry["body"] = redact(parse_json(raw))
-                except ApiError:
-                    entry["body"] = "<unparsable>"
+            try:
+                raw = _raw_body()
+            except ApiError:
+                entry["body"] = "<unread>"
+            else:
+                if len(raw) > JOURNAL_BODY_BYTES:
+                    entry["body"] = _unkept(str(len(raw)))
+                elif raw:
+                    try:
+                        entry["body"] = redact(parse_json(raw))
+                    except ApiError:
+                        entry["body"] = "<unparsable>"
         client_app = req.environ.get("HTTP_X_DOT_CLIENT_APP")  # headers.get("X-Dot-Client-App")
         if client_app:
             entry["client_app"] = client_app

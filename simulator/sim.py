@@ -11,6 +11,7 @@ import hmac
 import itertools
 import json
 import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_USERNAME",
+    "JOURNAL_BODY_BYTES",
+    "JOURNAL_BYTES",
     "Endpoint",
     "ScriptRule",
     "Simulator",
@@ -44,6 +47,10 @@ DEFAULT_PASSWORD = "netapp1!"  # noqa: S105 - the documented default of a local 
 WRITE_METHODS = ("POST", "PATCH", "DELETE")
 #: 9999-12-31T23:59:59Z: ONTAP timestamps cannot go further.
 _LAST_TIME = 253_402_300_799.0
+#: Default bound on the request journal's memory (estimated bytes), besides its entry count.
+JOURNAL_BYTES = 64 * 1024 * 1024
+#: A request body larger than this is journaled as a one-line summary, not parsed and kept.
+JOURNAL_BODY_BYTES = 64 * 1024
 _REDACT = ("password", "passphrase", "secret", "token", "authorization")
 _ids = itertools.count(1)
 
@@ -130,6 +137,29 @@ def redact(value: Any) -> Any:
     return value
 
 
+def retained_bytes(value: Any) -> int:
+    """Rough memory a JSON-like value keeps alive: ``sys.getsizeof`` of every node, no recursion."""
+    size = sys.getsizeof
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        total += size(item)
+        if isinstance(item, dict):
+            for key, child in item.items():
+                total += size(key)
+                if isinstance(child, dict | list | tuple):
+                    stack.append(child)
+                else:
+                    total += size(child)
+        elif isinstance(item, list | tuple):
+            for child in item:
+                if isinstance(child, dict | list | tuple):
+                    stack.append(child)
+                else:
+                    total += size(child)
+    return total
+
+
 def load_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a JSON scenario file; ValueError naming the file on a bad one."""
     try:
@@ -150,7 +180,8 @@ class Simulator:
 
     ``clock`` is ``"virtual"`` (the default here: tests should not wait) or ``"real"``, or a
     clock object. ``scenario`` is a dict or a JSON file path (see ``scenarios/``). The password
-    defaults to ``$ONTAP_SIM_PASSWORD`` or ``netapp1!``.
+    defaults to ``$ONTAP_SIM_PASSWORD`` or ``netapp1!``. The request journal keeps at most
+    ``journal_limit`` entries and ``journal_bytes`` of (estimated) memory, dropping the oldest.
     """
 
     def __init__(
@@ -162,6 +193,7 @@ class Simulator:
         retention: float = 300.0,
         scenario: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         journal_limit: int = 100_000,
+        journal_bytes: int = JOURNAL_BYTES,
     ) -> None:
         self.clock: Clock = make_clock(clock)
         self.lock = threading.RLock()
@@ -180,7 +212,10 @@ class Simulator:
         self._scripts: list[ScriptRule] = []
         self._scenario_scripts: list[dict[str, Any]] = []
         self._scenario_faults: list[dict[str, Any]] = []
-        self._journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
+        self._journal: deque[tuple[dict[str, Any], int]] = deque()  # (entry, its size)
+        self._journal_size = 0
+        self.journal_limit = journal_limit
+        self.journal_bytes = journal_bytes
         self._app: Flask | None = None
         if scenario is not None:
             self.load_scenario(scenario)
@@ -369,6 +404,7 @@ class Simulator:
             self._scripts.clear()
             self.faults.clear()
             self._journal.clear()
+            self._journal_size = 0
             self.errors.clear()
             if isinstance(self.clock, VirtualClock):
                 self.clock.reset()
@@ -381,16 +417,29 @@ class Simulator:
     def journal(self) -> list[dict[str, Any]]:
         """Requests seen on the ONTAP API, oldest first (no credentials, secrets redacted)."""
         with self.lock:
-            return [dict(entry) for entry in self._journal]
+            return [dict(entry) for entry, _ in self._journal]
 
     def clear_journal(self) -> None:
         with self.lock:
             self._journal.clear()
+            self._journal_size = 0
 
     def record(self, entry: Mapping[str, Any]) -> None:
-        """Append one request to the journal (the HTTP layer calls this)."""
+        """Append one request to the journal (the HTTP layer calls this).
+
+        The oldest entries go first once it holds over ``journal_limit`` entries or
+        ``journal_bytes`` (so an entry larger than the whole budget is not kept).
+        """
+        kept = dict(entry)
+        size = retained_bytes(kept)
         with self.lock:
-            self._journal.append(dict(entry))
+            journal = self._journal
+            journal.append((kept, size))
+            self._journal_size += size
+            while journal and (
+                len(journal) > self.journal_limit or self._journal_size > self.journal_bytes
+            ):
+                self._journal_size -= journal.popleft()[1]
 
     # -- the write flow ------------------------------------------------------------------
     def is_write_endpoint(self, method: str, path: str) -> bool:
