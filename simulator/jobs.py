@@ -49,6 +49,9 @@ CODE_NOT_RUNNING = "458776"
 CODE_NO_PAUSE = "458783"
 CODE_NO_CANCEL = "458784"
 
+#: Job records rendered per hold of the lock when a collection is read.
+RENDER_BATCH = 256
+
 #: Job code ONTAP reports for a generic job failure.
 JOB_FAILED_CODE = 460770
 
@@ -623,20 +626,32 @@ class JobEngine:
         self, start: str | None = None, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Like :meth:`records`, one record at a time, so a filtered query of 100,000 retained
-        jobs keeps only the matches. Holds the lock until exhausted or closed."""
+        jobs keeps only the matches.
+
+        The lock is held only to take the list of jobs and to render each batch of
+        :data:`RENDER_BATCH` records, never while the caller filters them: a costly query
+        does not stall other requests. A job purged meanwhile is left out.
+        """
         with self.lock:
             self.settle()
             if start is None:
-                jobs: Iterator[Job] = iter(list(self._jobs.values()))
+                jobs = list(self._jobs.values())
             elif start in self._jobs:
                 position = list(self._jobs).index(start)
-                jobs = itertools.islice(list(self._jobs.values()), position, None)
+                jobs = list(itertools.islice(self._jobs.values(), position, None))
             else:
                 return
-            if limit is not None:
-                jobs = itertools.islice(jobs, limit)
-            for job in jobs:
-                yield job.to_record()
+        if limit is not None:
+            jobs = jobs[: max(limit, 0)]
+        for first in range(0, len(jobs), RENDER_BATCH):
+            with self.lock:
+                live = self._jobs
+                batch = [
+                    job.to_record()
+                    for job in jobs[first : first + RENDER_BATCH]
+                    if live.get(job.uuid) is job
+                ]
+            yield from batch
 
     def __iter__(self) -> Iterator[Job]:
         with self.lock:

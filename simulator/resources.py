@@ -1525,48 +1525,55 @@ class Inventory:
         if route is None or "GET" not in route[2]:
             raise ApiError(404, "262179", f'Unexpected argument "{path}".', path)
         kind, ids, _ = route
-        with self.lock:
-            state = self._state
-            if kind == "cluster":
-                return self._singleton(state.render_cluster(), params, _CLUSTER_FIELDS)
-            if kind == "software":
-                return self._singleton(state.render_software(), params, _SOFTWARE_FIELDS)
-            if kind == "nodes":
-                return self._many([state.render_node()], params, NODE_FIELDS, path)
-            if kind == "node":
-                node = state.render_node()
-                if ids[0] != node["uuid"]:
-                    raise not_found("uuid")
-                return self._one(node, params, NODE_FIELDS)
-            if kind == "aggregates":
-                records = [state.render_aggregate(u) for u in state.aggregates]
-                return self._many(records, params, AGGREGATE_FIELDS, path)
-            if kind == "aggregate":
-                if ids[0] not in state.aggregates:
-                    raise not_found("uuid")
-                return self._one(state.render_aggregate(ids[0]), params, AGGREGATE_FIELDS)
-            if kind == "volumes":
-                records = [state.render_volume(u) for u in state.volumes]
-                return self._many(records, params, VOLUME_FIELDS, path)
-            if kind == "volume":
-                volume_uuid = state.volume_uuid(ids[0])
-                return self._one(state.render_volume(volume_uuid), params, VOLUME_FIELDS)
-            if kind == "snapshots":
-                volume_uuid = state.volume_uuid(ids[0])
-                records = [
-                    state.render_snapshot(u)
-                    for u, s in state.snapshots.items()
-                    if s["volume"]["uuid"] == volume_uuid
-                ]
-                return self._many(records, params, SNAPSHOT_FIELDS, path)
-            if kind == "snapshot":
-                snapshot_uuid = state.snapshot_uuid(ids[0], ids[1])
-                return self._one(state.render_snapshot(snapshot_uuid), params, SNAPSHOT_FIELDS)
-            if kind == "svms":
-                records = [state.render_svm(u) for u in state.svms]
-                return self._many(records, params, SVM_FIELDS, path)
-            svm_uuid = state.svm_uuid(ids[0])
-            return self._one(state.render_svm(svm_uuid), params, SVM_FIELDS)
+        with self.lock:  # render under the lock; query (filter, order, cut) outside it
+            rendered, field_names, singleton = self._render(kind, ids)
+        if isinstance(rendered, list):
+            return self._many(rendered, params, field_names, path)
+        if singleton:
+            return self._singleton(rendered, params, field_names)
+        return self._one(rendered, params, field_names)
+
+    def _render(
+        self, kind: str, ids: tuple[str, ...]
+    ) -> tuple[Record | list[Record], Iterable[str], bool]:
+        """What a GET of ``kind`` shows, as fresh copies: (record or records, its field names,
+        whether it is a singleton outside any collection)."""
+        state = self._state
+        if kind == "cluster":
+            return state.render_cluster(), _CLUSTER_FIELDS, True
+        if kind == "software":
+            return state.render_software(), _SOFTWARE_FIELDS, True
+        if kind == "nodes":
+            return [state.render_node()], NODE_FIELDS, False
+        if kind == "node":
+            node = state.render_node()
+            if ids[0] != node["uuid"]:
+                raise not_found("uuid")
+            return node, NODE_FIELDS, False
+        if kind == "aggregates":
+            return [state.render_aggregate(u) for u in state.aggregates], AGGREGATE_FIELDS, False
+        if kind == "aggregate":
+            if ids[0] not in state.aggregates:
+                raise not_found("uuid")
+            return state.render_aggregate(ids[0]), AGGREGATE_FIELDS, False
+        if kind == "volumes":
+            return [state.render_volume(u) for u in state.volumes], VOLUME_FIELDS, False
+        if kind == "volume":
+            return state.render_volume(state.volume_uuid(ids[0])), VOLUME_FIELDS, False
+        if kind == "snapshots":
+            volume_uuid = state.volume_uuid(ids[0])
+            records = [
+                state.render_snapshot(u)
+                for u, s in state.snapshots.items()
+                if s["volume"]["uuid"] == volume_uuid
+            ]
+            return records, SNAPSHOT_FIELDS, False
+        if kind == "snapshot":
+            snapshot_uuid = state.snapshot_uuid(ids[0], ids[1])
+            return state.render_snapshot(snapshot_uuid), SNAPSHOT_FIELDS, False
+        if kind == "svms":
+            return [state.render_svm(u) for u in state.svms], SVM_FIELDS, False
+        return state.render_svm(state.svm_uuid(ids[0])), SVM_FIELDS, False
 
     @staticmethod
     def _singleton(record: Record, params: Mapping[str, str], field_names: Iterable[str]) -> Record:

@@ -7,17 +7,32 @@ application)"). In-process (Flask's test client) unless the network matters.
 from __future__ import annotations
 
 import base64
+import fnmatch
 import gc
 import io
 import json
 import socket
+import threading
+import time
 import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from simulator import Simulator, serve
+from simulator import Simulator, query, serve
+from simulator.query import (
+    MAX_ALTERNATIVES,
+    MAX_FIELDS,
+    MAX_ORDER_BY,
+    MAX_PATTERNS,
+    MAX_QUERY_ARGUMENTS,
+    MAX_TERM_LENGTH,
+)
+from simulator.rules import Glob, compile_glob
 from simulator.sim import JOURNAL_BODY_BYTES, JOURNAL_BYTES, retained_bytes
 
 PASSWORD = "netapp1!"
@@ -209,3 +224,207 @@ def test_the_journal_byte_bound_has_a_documented_default() -> None:
     assert 0 < len(sim.journal) <= 5
     sim.clear_journal()
     assert sim.journal == []
+
+
+# -- costly queries: bounded work, never under the global lock -------------------------------------
+def _volumes(count: int) -> dict[str, Any]:
+    return {
+        "svms": [{"name": "vs0"}],
+        "aggregates": [{"name": "aggr1"}],
+        "volumes": [
+            {"name": f"vol{i}", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
+            for i in range(count)
+        ],
+    }
+
+
+@pytest.mark.parametrize("path", ["/api/storage/volumes", "/api/cluster/jobs"])
+def test_a_filter_of_8000_alternatives_is_refused_at_once(api: Api, path: str) -> None:
+    field = "name" if "volumes" in path else "description"
+    query = "|".join(f"q{i:x}" for i in range(8000))
+    started = time.perf_counter()
+    answer = api("GET", path, query_string={field: query})
+    assert time.perf_counter() - started < 1.0
+    assert_error(answer, 400, "262197", field)
+    assert f"at most {MAX_ALTERNATIVES} alternatives" in answer.json["error"]["message"]
+
+
+def test_plain_alternatives_up_to_the_bound_cost_a_set_lookup(sim: Simulator) -> None:
+    sim.inventory.load(_volumes(300))
+    api = Api(sim)
+    wanted = [f"q{i}" for i in range(MAX_ALTERNATIVES - 2)] + ["vol7", "vol250"]
+    answer = api("GET", "/api/storage/volumes", query_string={"name": "|".join(wanted)})
+    assert answer.status_code == 200
+    assert sorted(r["name"] for r in answer.json["records"]) == ["vol250", "vol7"]
+
+
+@pytest.mark.parametrize(
+    ("query", "why"),
+    [
+        ({"name": "|".join(f"*{i}*" for i in range(MAX_PATTERNS + 1))}, "patterns"),
+        (
+            {
+                "name": "|".join(f"*{i}" for i in range(20)),
+                "uuid": "|".join(f"{i}*" for i in range(20)),
+            },
+            "patterns in all filters",
+        ),
+        ({"name": "v" * (MAX_TERM_LENGTH + 1)}, f"at most {MAX_TERM_LENGTH} characters"),
+        ({"name": "a|" * MAX_ALTERNATIVES}, "alternatives"),
+        (
+            {"name": "|".join("a" * 600), "uuid": "|".join("b" * 600)},
+            "alternatives in all filters",
+        ),
+    ],
+    ids=["33-patterns", "patterns-over-two-filters", "257-characters", "1025-plain", "split-1200"],
+)
+def test_a_filter_past_its_bounds_is_400_naming_the_field(
+    api: Api, query: dict[str, str], why: str
+) -> None:
+    answer = api("GET", "/api/storage/volumes", query_string=query)
+    assert_error(answer, 400, "262197")
+    assert answer.json["error"]["target"] in query
+    assert why in answer.json["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/storage/volumes", "/api/cluster/jobs"])
+def test_a_request_is_answered_while_another_query_is_matching(
+    monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """The filter of one query blocks until released: every other request must still be
+    answered meanwhile, which it cannot if matching holds the simulator's lock."""
+    sim = Simulator(clock="real", password=PASSWORD)
+    sim.inventory.load(_volumes(300))
+    for _ in range(5):
+        sim.submit("POST", "/api/storage/volumes", {**VOLUME, "name": f"n{_}"}, {})
+    job_uuid = next(iter(sim.jobs)).uuid
+    matching, release = threading.Event(), threading.Event()
+    filter_record = query._Filter.__call__
+
+    def stalling(self: Any, record: Any) -> bool:
+        if self.texts == {"stall"}:
+            matching.set()
+            release.wait(TIMEOUT)
+        return filter_record(self, record)
+
+    monkeypatch.setattr(query._Filter, "__call__", stalling)
+    field = "name" if "volumes" in path else "description"
+    with serve(sim) as handle, requests.Session() as session:
+        session.auth = ("admin", PASSWORD)
+        heavy = threading.Thread(
+            target=lambda: session.get(handle.url + path, params={field: "stall"}, timeout=TIMEOUT)
+        )
+        heavy.start()
+        try:
+            assert matching.wait(TIMEOUT)
+            started = time.perf_counter()
+            other = requests.Session()
+            other.auth = ("admin", PASSWORD)
+            answers = [
+                other.get(handle.url + f"/api/cluster/jobs/{job_uuid}", timeout=3),
+                other.get(handle.url + "/api/storage/volumes?name=vol1", timeout=3),
+                other.get(handle.url + "/api/cluster/jobs?max_records=1", timeout=3),
+                other.post(handle.url + "/api/storage/volumes", json=VOLUME, timeout=3),
+            ]
+            elapsed = time.perf_counter() - started
+        finally:
+            release.set()
+            heavy.join(TIMEOUT)
+    assert [a.status_code for a in answers] == [200, 200, 200, 202]
+    assert elapsed < 2.0
+    assert sim.errors == []
+
+
+def test_the_costliest_query_within_the_bounds_takes_bounded_time(sim: Simulator) -> None:
+    sim.inventory.load(_volumes(300))
+    api = Api(sim)
+    patterns = "|".join(f"*[!x]?{i}?*q" for i in range(MAX_PATTERNS))
+    started = time.perf_counter()
+    answer = api("GET", "/api/storage/volumes", query_string={"name": patterns, "fields": "name"})
+    assert answer.status_code == 200 and answer.json["num_records"] == 0
+    assert time.perf_counter() - started < 2.0
+
+
+# -- patterns: compiled by the simulator, nothing kept per distinct pattern ------------------------
+@settings(max_examples=2000, deadline=None)
+@given(st.text("ab[]!-*?c", max_size=10), st.text("ab-!]c[", max_size=10))
+def test_the_glob_matcher_agrees_with_fnmatchcase(pattern: str, text: str) -> None:
+    assert Glob(pattern).match(text) == fnmatch.fnmatchcase(text, pattern)
+
+
+def test_distinct_filter_patterns_retain_nothing(api: Api) -> None:
+    fnmatch_cache = fnmatch._compile_pattern.cache_info().currsize  # type: ignore[attr-defined]
+    tracemalloc.start()
+    try:
+        api("GET", "/api/storage/volumes", query_string={"name": "*warm*"})
+        api.sim.clear_journal()
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(2000):
+            answer = api("GET", "/api/storage/volumes", query_string={"name": f"*{i}?x*"})
+            assert answer.status_code == 200
+        api.sim.clear_journal()  # the journal keeps requests by design (bounded on its own)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert fnmatch._compile_pattern.cache_info().currsize == fnmatch_cache  # type: ignore[attr-defined]
+    assert grown < 512 * 1024, f"{grown:,} bytes kept for 2,000 distinct patterns"
+    assert compile_glob.cache_info().maxsize == 128
+
+
+def test_a_pattern_that_would_backtrack_matches_in_linear_time() -> None:
+    text = "a" * 100_000
+    started = time.perf_counter()
+    assert not Glob("*a*a*a*a*a*a*a*a*a*a*b").match(text)
+    assert not Glob("*a?a?a?a?a?a?a?a?b*").match(text)
+    assert Glob("*a?a*a").match(text)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_fault_or_script_path_glob_still_matches_as_before(api: Api, sim: Simulator) -> None:
+    sim.fault("GET", "/api/cluster/jobs/[0-9a-f]*", status=503)
+    sim.script("POST", "/api/storage/volume?", [{"state": "failure"}])
+    answer = api("POST", "/api/storage/volumes?return_timeout=10", VOLUME)
+    assert answer.status_code == 400
+    job = answer.json
+    assert job["error"]["code"] == "460770"
+    uuid = sim.journal[-1]["job"]
+    assert api("GET", f"/api/cluster/jobs/{uuid}").status_code == 503
+    assert api("GET", f"/api/cluster/jobs/{uuid}").status_code == 200
+
+
+# -- fields, order_by, the number of query arguments -----------------------------------------------
+def test_a_fields_list_past_its_bound_is_400(api: Api) -> None:
+    names = ",".join(["name"] * (MAX_FIELDS + 1))
+    for path in ("/api/storage/volumes", "/api/cluster/jobs", "/api/cluster"):
+        assert_error(api("GET", path, query_string={"fields": names}), 400, "262197", "fields")
+    uuid = sim_job(api)
+    answer = api("GET", f"/api/cluster/jobs/{uuid}", query_string={"fields": names})
+    assert_error(answer, 400, "262197", "fields")
+    ok = api(
+        "GET", "/api/storage/volumes", query_string={"fields": ",".join(["name"] * MAX_FIELDS)}
+    )
+    assert ok.status_code == 200
+
+
+def test_an_order_by_past_its_bound_is_400(api: Api) -> None:
+    terms = ",".join(["name"] * (MAX_ORDER_BY + 1))
+    for path in ("/api/storage/volumes", "/api/cluster/jobs"):
+        assert_error(api("GET", path, query_string={"order_by": terms}), 400, "262197", "order_by")
+    ok = ",".join(["name desc"] * MAX_ORDER_BY)
+    assert api("GET", "/api/storage/volumes", query_string={"order_by": ok}).status_code == 200
+
+
+def test_too_many_query_arguments_is_400(api: Api) -> None:
+    query = {f"svm.name.x{i}": "a" for i in range(MAX_QUERY_ARGUMENTS + 1)}
+    for path in ("/api/storage/volumes", "/api/cluster"):
+        answer = api("GET", path, query_string=query)
+        assert_error(answer, 400, "2")
+        assert f"at most {MAX_QUERY_ARGUMENTS}" in answer.json["error"]["message"]
+
+
+def sim_job(api: Api) -> str:
+    answer = api("POST", "/api/storage/volumes", {**VOLUME, "name": "vjob"})
+    assert answer.status_code == 202, answer.json
+    return str(answer.json["job"]["uuid"])
