@@ -178,8 +178,13 @@ class Step:
         if message is not None and not isinstance(message, str):
             raise ScriptError(f'{where}: "message" must be a string', f"{where}.message")
         code = data.get("code")
-        if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
-            raise ScriptError(f'{where}: "code" must be an integer, got {code!r}', f"{where}.code")
+        if code is not None and (
+            not isinstance(code, int) or isinstance(code, bool) or not -(2**63) <= code < 2**63
+        ):
+            raise ScriptError(
+                f'{where}: "code" must be an integer within 64 bits, got {repr(code)[:40]}',
+                f"{where}.code",
+            )
         status = data.get("status")
         if status is not None:
             if state != "failure":
@@ -514,8 +519,14 @@ class JobEngine:
         retention: float = 300.0,
         lock: threading.RLock | None = None,
     ) -> None:
-        if not retention >= 0:
-            raise ValueError(f"retention must be >= 0 seconds, got {retention!r}")
+        try:
+            valid = math.isfinite(retention) and retention >= 0
+        except (TypeError, OverflowError):
+            valid = False
+        if not valid:
+            raise ValueError(
+                f"retention must be a finite number >= 0 seconds, got {repr(retention)[:40]}"
+            )
         self.clock = clock
         self.retention = float(retention)
         self.lock = lock or threading.RLock()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +22,7 @@ from .rules import Glob
 
 __all__ = [
     "COLLECTION_PARAMS",
+    "INT64_MAX",
     "MAX_ALTERNATIVES",
     "MAX_FIELDS",
     "MAX_ORDER_BY",
@@ -62,6 +64,11 @@ MAX_FIELDS = 256
 MAX_ORDER_BY = 32
 #: Query arguments a request may carry.
 MAX_QUERY_ARGUMENTS = 256
+
+#: The largest integer ONTAP's 64-bit fields hold.
+INT64_MAX = 2**63 - 1
+#: An integer as a client may spell it: ASCII digits (at most 20), an optional minus sign.
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 _MISSING = object()
 
@@ -256,23 +263,23 @@ def matches(record: Mapping[str, Any], field: str, query: str) -> bool:
 
 
 def parse_int(params: Mapping[str, str], name: str, low: int, high: int | None) -> int | None:
-    """Integer query argument ``name`` within ``low..high``, or None when absent.
+    """Integer query argument ``name`` within ``low..high`` (at most 64 bits), or None when
+    absent.
 
-    Out of range or not an integer: ONTAP's 262197 "The value ... is invalid for field".
+    Only ASCII digits with an optional ``-`` are an integer: not ``1_0``, ``+1``, `` 1 ``,
+    full-width or Arabic-Indic digits, all of which Python's ``int()`` would take. Anything
+    else, or out of range: ONTAP's 262197 "The value ... is invalid for field".
     """
     raw = params.get(name)
     if raw is None:
         return None
-    text = raw.strip()
-    value: int | None
-    try:
-        value = int(text, 10)
-    except ValueError:
-        value = None
-    if value is None or value < low or (high is not None and value > high):
+    ceiling = INT64_MAX if high is None else min(high, INT64_MAX)
+    value = int(raw) if _INTEGER.fullmatch(raw) else None
+    if value is None or value < low or value > ceiling:
         limits = f"<{low}..{high}>" if high is not None else f"<{low}..>"
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
         raise ApiError(
-            400, "262197", f'The value "{raw}" is invalid for field "{name}" ({limits})', name
+            400, "262197", f'The value "{shown}" is invalid for field "{name}" ({limits})', name
         )
     return value
 

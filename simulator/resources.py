@@ -91,7 +91,8 @@ _SNAPSHOT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,254}")
 _SVM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,46}")
 _AGGREGATE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _CLUSTER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,43}")
-_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+_VERSION = re.compile(r"([0-9]{1,4})\.([0-9]{1,4})\.([0-9]{1,4})")
+_DIGITS = re.compile(r"[0-9]{1,19}")
 _PERMISSION_BITS = re.compile(r"[0-7]{1,4}")
 
 
@@ -450,7 +451,7 @@ def _timestamp(value: Any, target: str) -> str:
 def _max_volumes(value: Any, target: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return str(value)
-    if isinstance(value, str) and (value == "unlimited" or value.isdigit()):
+    if isinstance(value, str) and (value == "unlimited" or _DIGITS.fullmatch(value)):
         return value
     raise _invalid(target, value, 'expected "unlimited" or a number of volumes')
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import itertools
 import json
+import math
 import os
 import sys
 import threading
@@ -96,6 +97,13 @@ class WriteAnswer:
     body: dict[str, Any]
     headers: dict[str, str]
     job_uuid: str | None
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond a float
+        return False
 
 
 def _check_method(value: Any, *, allow_any: bool) -> str:
@@ -244,10 +252,12 @@ class Simulator:
                 if (
                     isinstance(retention, bool)
                     or not isinstance(retention, int | float)
+                    or not _finite(retention)
                     or retention < 0
                 ):
+                    shown = repr(retention)[:40]
                     raise ValueError(
-                        f"scenario: retention must be a number >= 0, got {retention!r}"
+                        f"scenario: retention must be a finite number >= 0, got {shown}"
                     )
                 self.jobs.retention = float(retention)
             if data.get("default_script") is not None:

@@ -24,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator import Simulator, query, serve
+from simulator.errors import ApiError
 from simulator.query import (
     MAX_ALTERNATIVES,
     MAX_FIELDS,
@@ -428,3 +429,87 @@ def sim_job(api: Api) -> str:
     answer = api("POST", "/api/storage/volumes", {**VOLUME, "name": "vjob"})
     assert answer.status_code == 202, answer.json
     return str(answer.json["job"]["uuid"])
+
+
+# -- numbers: only ASCII digits, within 64 bits ----------------------------------------------------
+NOT_AN_INTEGER = {
+    "underscore": "1_0",
+    "full-width": "\uff11\uff10",
+    "arabic-indic": "\u0661\u0660",
+    "leading-space": " 10",
+    "trailing-space": "10 ",
+    "trailing-newline": "10\n",
+    "plus-sign": "+10",
+    "hex": "0x10",
+    "exponent": "1e1",
+    "65-bits": "18446744073709551616",
+    "int64-plus-one": "9223372036854775808",
+    "5000-digits": "9" * 5000,
+}
+
+
+@pytest.mark.parametrize("value", NOT_AN_INTEGER.values(), ids=NOT_AN_INTEGER)
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    [
+        ("GET", "/api/cluster/jobs", "max_records"),
+        ("GET", "/api/cluster/jobs", "return_timeout"),
+        ("GET", "/api/storage/volumes", "max_records"),
+        ("GET", "/api/cluster", "max_records"),
+        ("POST", "/api/storage/volumes", "return_timeout"),
+    ],
+)
+def test_an_integer_query_argument_in_another_spelling_is_400(
+    api: Api, sim: Simulator, method: str, path: str, name: str, value: str
+) -> None:
+    answer = api(method, path, VOLUME if method == "POST" else None, query_string={name: value})
+    assert_error(answer, 400, "262197", name)
+    assert len(answer.json["error"]["message"]) < 200
+    assert not sim.jobs.records()
+
+
+def test_max_records_at_the_64_bit_limit_means_all(api: Api) -> None:
+    for name in ("v1", "v2", "v3"):
+        assert api("POST", "/api/storage/volumes", {**VOLUME, "name": name}).status_code == 202
+    api.sim.advance(60)
+    for path in ("/api/cluster/jobs", "/api/storage/volumes"):
+        answer = api("GET", path, query_string={"max_records": str(2**63 - 1)})
+        assert answer.status_code == 200, answer.json
+        assert answer.json["num_records"] == 3 and "next" not in answer.json["_links"]
+
+
+@pytest.mark.parametrize(
+    "retention", [float("nan"), float("inf"), -1.0, 10**400], ids=["nan", "inf", "negative", "huge"]
+)
+def test_a_non_finite_retention_is_refused(retention: float) -> None:
+    with pytest.raises(ValueError, match="retention must be a finite number"):
+        Simulator(scenario={"retention": retention})
+    with pytest.raises(ValueError, match="retention must be a finite number"):
+        Simulator(retention=retention)
+
+
+@pytest.mark.parametrize(
+    "version",
+    ["\uff19.15.1", "9.\u0661\u0665.1", "9" * 5000 + ".15.1"],
+    ids=["full-width", "arabic", "5000-digits"],
+)
+def test_a_scenario_cluster_version_in_other_digits_is_refused(version: str) -> None:
+    with pytest.raises(ValueError, match="version must look like"):
+        Simulator(scenario={"inventory": {"cluster": {"name": "c1", "version": version}}})
+
+
+def test_a_max_volumes_in_other_digits_is_400(api: Api, sim: Simulator) -> None:
+    body = {"name": "vs9", "max_volumes": "\u0661\u0662"}
+    assert_error(api("POST", "/api/svm/svms", body), 400, "2", "max_volumes")
+    assert api("POST", "/api/svm/svms", {**body, "max_volumes": "12"}).status_code == 202
+
+
+def test_a_job_code_beyond_64_bits_is_refused(api: Api, sim: Simulator) -> None:
+    steps = [{"state": "failure", "code": 2**63}]
+    body = {"method": "POST", "path": "/api/storage/volumes", "steps": steps}
+    with pytest.raises(ApiError) as caught:
+        sim.script("POST", "/api/storage/volumes", steps)
+    assert caught.value.target == "steps[0].code"
+    with pytest.raises(ApiError):
+        sim.add_script(body)
+    assert sim.scripts() == []
