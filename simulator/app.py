@@ -450,7 +450,8 @@ def create_app(sim: Simulator) -> Flask:
             fields = None if parsed is None else tuple(parsed)
             if len(checked_queries) < _CHECKED_QUERIES_MAX:
                 checked_queries[query] = fields
-        record = sim.jobs.record(job_uuid, observe=True)
+        # Flask serves HEAD here too; only a GET is an observation for ``polls`` steps.
+        record = sim.jobs.record(job_uuid, observe=request.method == "GET")
         return _json_response(200, _select(record, fields, ("uuid",)))
 
     @app.route("/api/cluster/jobs/<job_uuid>", methods=["PATCH"])

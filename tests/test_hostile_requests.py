@@ -513,3 +513,17 @@ def test_a_job_code_beyond_64_bits_is_refused(api: Api, sim: Simulator) -> None:
     with pytest.raises(ApiError):
         sim.add_script(body)
     assert sim.scripts() == []
+
+
+# -- HEAD is not a poll ----------------------------------------------------------------------------
+def test_a_head_on_a_job_does_not_count_as_a_poll(api: Api, sim: Simulator) -> None:
+    sim.script(
+        "POST", "/api/storage/volumes", [{"state": "running", "polls": 2}, {"state": "success"}]
+    )
+    uuid = sim_job(api)
+    for _ in range(5):
+        head = api("HEAD", f"/api/cluster/jobs/{uuid}")
+        assert head.status_code == 200 and head.data == b""
+    assert api("GET", f"/api/cluster/jobs/{uuid}").json["state"] == "running"
+    assert api("GET", f"/api/cluster/jobs/{uuid}").json["state"] == "running"
+    assert api("GET", f"/api/cluster/jobs/{uuid}").json["state"] == "success"
