@@ -18,6 +18,7 @@ import itertools
 import math
 import threading
 import uuid as uuidlib
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -28,6 +29,8 @@ from .errors import ApiError, not_found
 
 __all__ = [
     "DEFAULT_SCRIPT",
+    "MAX_MESSAGE_LENGTH",
+    "MAX_STEPS",
     "NON_TERMINAL",
     "STATES",
     "TERMINAL",
@@ -48,6 +51,13 @@ CODE_TERMINAL = "458762"
 CODE_NOT_RUNNING = "458776"
 CODE_NO_PAUSE = "458783"
 CODE_NO_CANCEL = "458784"
+
+#: Steps a script may have (a job walks them all; its record is rendered from the current one).
+MAX_STEPS = 1000
+#: Longest ``message`` of a step.
+MAX_MESSAGE_LENGTH = 4096
+#: Transitions a job remembers in :attr:`Job.history` (the latest ones).
+HISTORY_KEPT = 64
 
 #: Job records rendered per hold of the lock when a collection is read.
 RENDER_BATCH = 256
@@ -175,8 +185,13 @@ class Step:
                     f'{where}: "polls" must be an integer >= 1, got {polls!r}', f"{where}.polls"
                 )
         message = data.get("message")
-        if message is not None and not isinstance(message, str):
-            raise ScriptError(f'{where}: "message" must be a string', f"{where}.message")
+        if message is not None and (
+            not isinstance(message, str) or len(message) > MAX_MESSAGE_LENGTH
+        ):
+            raise ScriptError(
+                f'{where}: "message" must be a string of at most {MAX_MESSAGE_LENGTH} characters',
+                f"{where}.message",
+            )
         code = data.get("code")
         if code is not None and (
             not isinstance(code, int) or isinstance(code, bool) or not -(2**63) <= code < 2**63
@@ -245,6 +260,10 @@ class JobScript:
             raise ScriptError(f'"steps" must be a list of steps, got {_kind(steps_data)}', "steps")
         if not steps_data:
             raise ScriptError('"steps" must hold at least the terminal step', "steps")
+        if len(steps_data) > MAX_STEPS:
+            raise ScriptError(
+                f'"steps" may hold at most {MAX_STEPS} steps, got {len(steps_data)}', "steps"
+            )
         last = len(steps_data) - 1
         steps = tuple(
             Step.parse(item, f"steps[{i}]", terminal=i == last) for i, item in enumerate(steps_data)
@@ -330,7 +349,7 @@ class Job:
         self.final: Step | None = None
         self.ended_at: float | None = None
         self.effect_applied = False
-        self.history: list[tuple[float, str]] = []
+        self.history: deque[tuple[float, str]] = deque(maxlen=HISTORY_KEPT)
         self.queued_due: float | None = None
         self.expiry_queued = False
         # ISO strings of created_at / ended_at, formatted on first render (neither changes

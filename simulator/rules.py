@@ -10,13 +10,30 @@ pattern backtracks.
 from __future__ import annotations
 
 import functools
+from collections import deque
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
-__all__ = ["MAX_GLOB_LENGTH", "CountedRule", "Glob", "compile_glob", "rule_matches", "take_first"]
+from .errors import ApiError
 
-#: Longest glob a client may give (a rule's path, a query pattern); longer ones are refused.
+__all__ = [
+    "MAX_GLOB_LENGTH",
+    "MAX_RULES",
+    "SPENT_LISTED",
+    "CountedRule",
+    "Glob",
+    "RuleBook",
+    "compile_glob",
+    "rule_matches",
+    "take_first",
+]
+
+#: Longest glob a client may give as a rule's path; longer ones are refused.
 MAX_GLOB_LENGTH = 1024
+#: Rules of one kind (scripts, faults) that may be armed at once: every request scans them.
+MAX_RULES = 1000
+#: Spent rules still listed (with ``times: 0``) after they leave the scan, newest kept.
+SPENT_LISTED = 100
 
 #: One pattern character: a literal, ``None`` for ``?``, or ``(negated, ranges)`` for ``[...]``.
 _Unit = str | None | tuple[bool, tuple[tuple[str, str], ...]]
@@ -191,6 +208,7 @@ class CountedRule:
     path: str
     remaining: int | None
     hits: int
+    id: int
 
     def matches(self, method: str, path: str) -> bool:
         return rule_matches(self.method, self.path, method, path)
@@ -215,3 +233,55 @@ def take_first(rules: Iterable[Rule], method: str, path: str) -> Rule | None:
             rule.remaining -= 1
         return rule
     return None
+
+
+class RuleBook(Generic[Rule]):
+    """Armed rules of one kind, consulted in the order added; not thread-safe (the owner locks).
+
+    A rule whose ``times`` ran out leaves the scan at once, so spent rules cost a request
+    nothing; the last :data:`SPENT_LISTED` of them are still listed, with their hits. At most
+    ``limit`` rules may be armed: one more is refused with a 400.
+    """
+
+    def __init__(self, kind: str, limit: int = MAX_RULES) -> None:
+        self.kind = kind
+        self.limit = limit
+        self._armed: list[Rule] = []
+        self._spent: deque[Rule] = deque(maxlen=SPENT_LISTED)
+
+    def add(self, rule: Rule) -> Rule:
+        if len(self._armed) >= self.limit:
+            raise ApiError(
+                400,
+                "2",
+                f"At most {self.limit} {self.kind} rules may be armed at once; "
+                "clear some (DELETE) or give one rule more times.",
+                "body",
+            )
+        self._armed.append(rule)
+        return rule
+
+    def take(self, method: str, path: str) -> Rule | None:
+        """The first armed rule that applies to this request, spending one of its uses."""
+        for index, rule in enumerate(self._armed):
+            if not rule.matches(method, path) or not rule.fires():
+                continue
+            rule.hits += 1
+            if rule.remaining is not None:
+                rule.remaining -= 1
+                if rule.remaining <= 0:
+                    del self._armed[index]
+                    self._spent.append(rule)
+            return rule
+        return None
+
+    def rules(self) -> list[Rule]:
+        """Armed and recently spent rules, in the order they were added."""
+        return sorted([*self._armed, *self._spent], key=lambda rule: rule.id)
+
+    def __len__(self) -> int:
+        return len(self._armed)
+
+    def clear(self) -> None:
+        self._armed.clear()
+        self._spent.clear()

@@ -26,7 +26,7 @@ from .faults import FaultRule, FaultSet
 from .jobs import DEFAULT_SCRIPT, JobEngine, JobScript, ScriptError
 from .query import parse_int
 from .resources import Inventory, WritePlan
-from .rules import CountedRule, rule_matches, take_first
+from .rules import MAX_GLOB_LENGTH, CountedRule, RuleBook, rule_matches
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -114,8 +114,12 @@ def _check_method(value: Any, *, allow_any: bool) -> str:
 
 
 def _check_path(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith("/"):
-        raise bad_value("path", f'"path" must be a path glob starting with "/", got {value!r}')
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > MAX_GLOB_LENGTH:
+        raise bad_value(
+            "path",
+            f'"path" must be a path glob starting with "/", at most {MAX_GLOB_LENGTH} '
+            f"characters, got {repr(value)[:40]}",
+        )
     return value
 
 
@@ -217,7 +221,7 @@ class Simulator:
         self.default_script: JobScript = DEFAULT_SCRIPT
         self.endpoints: list[Endpoint] = []
         self.errors: list[BaseException] = []
-        self._scripts: list[ScriptRule] = []
+        self._scripts: RuleBook[ScriptRule] = RuleBook("script")
         self._scenario_scripts: list[dict[str, Any]] = []
         self._scenario_faults: list[dict[str, Any]] = []
         self._journal: deque[tuple[dict[str, Any], int]] = deque()  # (entry, its size)
@@ -340,7 +344,7 @@ class Simulator:
             _check_method(method, allow_any=True), _check_path(path), script, _check_times(times)
         )
         with self.lock:
-            self._scripts.append(rule)
+            self._scripts.add(rule)
         return rule
 
     def add_script(self, data: Any) -> ScriptRule:
@@ -368,7 +372,7 @@ class Simulator:
 
     def scripts(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [rule.to_json() for rule in self._scripts]
+            return [rule.to_json() for rule in self._scripts.rules()]
 
     def clear_scripts(self) -> None:
         with self.lock:
@@ -376,7 +380,7 @@ class Simulator:
 
     def _take_script(self, method: str, path: str) -> JobScript:
         with self.lock:
-            rule = take_first(self._scripts, method, path)
+            rule = self._scripts.take(method, path)
             return rule.script if rule is not None else self.default_script
 
     def advance(self, seconds: float) -> float:

@@ -25,6 +25,8 @@ from hypothesis import strategies as st
 
 from simulator import Simulator, query, serve
 from simulator.errors import ApiError
+from simulator.faults import FaultRule
+from simulator.jobs import MAX_STEPS
 from simulator.query import (
     MAX_ALTERNATIVES,
     MAX_FIELDS,
@@ -33,8 +35,8 @@ from simulator.query import (
     MAX_QUERY_ARGUMENTS,
     MAX_TERM_LENGTH,
 )
-from simulator.rules import Glob, compile_glob
-from simulator.sim import JOURNAL_BODY_BYTES, JOURNAL_BYTES, retained_bytes
+from simulator.rules import MAX_RULES, SPENT_LISTED, Glob, compile_glob
+from simulator.sim import JOURNAL_BODY_BYTES, JOURNAL_BYTES, ScriptRule, retained_bytes
 
 PASSWORD = "netapp1!"
 TOKEN = base64.b64encode(b"admin:" + PASSWORD.encode()).decode()
@@ -527,3 +529,127 @@ def test_a_head_on_a_job_does_not_count_as_a_poll(api: Api, sim: Simulator) -> N
     assert api("GET", f"/api/cluster/jobs/{uuid}").json["state"] == "running"
     assert api("GET", f"/api/cluster/jobs/{uuid}").json["state"] == "running"
     assert api("GET", f"/api/cluster/jobs/{uuid}").json["state"] == "success"
+
+
+# -- scripts and faults: spent ones pruned, armed ones and their sizes bounded ---------------------
+def test_spent_scripts_and_faults_cost_a_request_nothing(
+    monkeypatch: pytest.MonkeyPatch, api: Api, sim: Simulator
+) -> None:
+    sim.inventory.load(_volumes(1))
+    volume = sim.inventory.volumes()[0]["uuid"]
+    uuid = sim_job(api)
+    for _ in range(3):
+        for _ in range(500):
+            sim.script("PATCH", "/api/storage/volumes/*", [{"state": "success"}], times=1)
+            sim.fault("GET", "/api/cluster/jobs/*", times=1, status=503)
+        for _ in range(500):
+            sim.submit("PATCH", f"/api/storage/volumes/{volume}", {"comment": "c"}, {})
+            assert sim.faults.take("GET", f"/api/cluster/jobs/{uuid}") is not None
+    scanned: list[str] = []
+    for cls in (ScriptRule, FaultRule):
+        monkeypatch.setattr(cls, "matches", lambda self, m, p: scanned.append(m) or False)
+    assert api("PATCH", f"/api/storage/volumes/{volume}", {"comment": "d"}).status_code == 202
+    assert api("GET", f"/api/cluster/jobs/{uuid}").status_code == 200
+    assert scanned == []  # 1,500 spent scripts and 1,500 spent faults: none scanned
+    assert len(sim.scripts()) == SPENT_LISTED and len(sim.faults.list()) == SPENT_LISTED
+
+
+def test_a_spent_rule_is_still_listed_with_its_hits(api: Api, sim: Simulator) -> None:
+    fault = api(
+        "POST",
+        "/simulator/faults",
+        {"method": "GET", "path": "/api/cluster", "times": 2, "status": 503},
+    ).json
+    script = api(
+        "POST",
+        "/simulator/scripts",
+        {"method": "POST", "path": "/api/storage/volumes", "steps": [{"state": "success"}]},
+    ).json
+    assert [api("GET", "/api/cluster").status_code for _ in range(3)] == [503, 503, 200]
+    sim_job(api)
+    (listed,) = api("GET", "/simulator/faults").json["records"]
+    assert listed == {**fault, "times": 0, "hits": 2}
+    (listed,) = api("GET", "/simulator/scripts").json["records"]
+    assert listed == {**script, "times": 0, "hits": 1}
+
+
+@pytest.mark.parametrize("kind", ["scripts", "faults"])
+def test_armed_rules_are_bounded(api: Api, sim: Simulator, kind: str) -> None:
+    rule: dict[str, Any] = {"method": "POST", "path": "/api/x/*", "times": None}
+    rule.update({"steps": [{"state": "success"}]} if kind == "scripts" else {"status": 503})
+    for _ in range(MAX_RULES):
+        if kind == "scripts":
+            sim.add_script(rule)
+        else:
+            sim.faults.add(rule)
+    answer = api("POST", f"/simulator/{kind}", rule)
+    assert_error(answer, 400, "2", "body")
+    assert f"At most {MAX_RULES}" in answer.json["error"]["message"]
+    assert api("DELETE", f"/simulator/{kind}").status_code == 200
+    assert api("POST", f"/simulator/{kind}", rule).status_code == 201
+
+
+def test_a_script_of_too_many_steps_is_400(api: Api, sim: Simulator) -> None:
+    running = [{"state": "running", "seconds": 1}] * (MAX_STEPS - 1)
+    body = {"method": "POST", "path": "/api/storage/volumes", "times": None}
+    answer = api(
+        "POST",
+        "/simulator/scripts",
+        {**body, "steps": [*running, running[0], {"state": "success"}]},
+    )
+    assert_error(answer, 400, "2", "steps")
+    assert (
+        api(
+            "POST", "/simulator/scripts", {**body, "steps": [*running, {"state": "success"}]}
+        ).status_code
+        == 201
+    )
+
+
+def test_a_job_keeps_a_bounded_history(api: Api, sim: Simulator) -> None:
+    steps = [{"state": ("queued", "running")[i % 2], "seconds": 1} for i in range(MAX_STEPS - 1)]
+    sim.script("POST", "/api/storage/volumes", [*steps, {"state": "success"}], times=None)
+    uuids = [sim_job(api)] + [
+        api("POST", "/api/storage/volumes", {**VOLUME, "name": f"h{i}"}).json["job"]["uuid"]
+        for i in range(3)
+    ]
+    sim.advance(MAX_STEPS + 1)
+    for uuid in uuids:
+        job = sim.jobs.job(uuid)
+        assert job.state == "success"
+        assert len(job.history) <= 64 and job.history[-1][1] == "success"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "target"),
+    [
+        (
+            "/simulator/scripts",
+            {
+                "method": "POST",
+                "path": "/api/*",
+                "steps": [{"state": "failure", "message": "m" * 4097}],
+            },
+            "steps[0].message",
+        ),
+        (
+            "/simulator/scripts",
+            {"method": "POST", "path": "/api/" + "*" * 1024, "steps": [{"state": "success"}]},
+            "path",
+        ),
+        ("/simulator/faults", {"path": "/api/*", "status": 503, "message": "m" * 4097}, "message"),
+        ("/simulator/faults", {"path": "/api/*", "status": 503, "code": "1" * 21}, "code"),
+        ("/simulator/faults", {"path": "/api/" + "?" * 1024, "drop": True}, "path"),
+    ],
+    ids=["step-message", "script-path", "fault-message", "fault-code", "fault-path"],
+)
+def test_rule_strings_past_their_bounds_are_400(
+    api: Api, path: str, body: dict[str, Any], target: str
+) -> None:
+    assert_error(api("POST", path, body), 400, "2", target)
+
+
+def test_a_fault_code_beyond_64_bits_is_refused_in_python(sim: Simulator) -> None:
+    with pytest.raises(ApiError) as caught:
+        sim.fault(path="/api/*", status=503, code=10**5000)
+    assert caught.value.target == "code"
