@@ -127,6 +127,8 @@ def _raw_body() -> bytes:
 
 #: How many distinct validated job-GET queries the app remembers.
 _CHECKED_QUERIES_MAX = 256
+#: ... and only queries this short (so the memory it keeps is bounded too).
+_CHECKED_QUERY_CHARS = 512
 
 #: CONTENT_LENGTH values (absent, empty, zero) for which werkzeug reads no body at all.
 _NO_LENGTH = (None, "", "0")
@@ -156,15 +158,25 @@ def _no_constant(name: str) -> Any:
 
 
 def _depth(data: Any) -> int:
-    """Nesting depth of a parsed JSON value, without recursion."""
+    """Nesting depth of a parsed JSON value, without recursion.
+
+    A dotted key counts as the objects it stands for (``{"a.b.c": 1}`` nests as deep as
+    ``{"a": {"b": {"c": 1}}}``): ONTAP bodies take dotted names, expanded later.
+    """
     if not isinstance(data, dict | list):
         return 0
     deepest, stack = 0, [(data, 1)]
     while stack:
         value, depth = stack.pop()
         deepest = max(deepest, depth)
-        items = value.values() if isinstance(value, dict) else value
-        stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                below = depth + key.count(".")
+                deepest = max(deepest, below)
+                if isinstance(item, dict | list):
+                    stack.append((item, below + 1))
+        else:
+            stack.extend((item, depth + 1) for item in value if isinstance(item, dict | list))
     return deepest
 
 
@@ -448,7 +460,8 @@ def create_app(sim: Simulator) -> Flask:
             check_params(params, RECORD_PARAMS, _JOB_FIELDS)
             parsed = parse_fields(params.get("fields"))
             fields = None if parsed is None else tuple(parsed)
-            if len(checked_queries) < _CHECKED_QUERIES_MAX:
+            size = sum(len(key) + len(value) for key, value in query)
+            if len(checked_queries) < _CHECKED_QUERIES_MAX and size <= _CHECKED_QUERY_CHARS:
                 checked_queries[query] = fields
         # Flask serves HEAD here too; only a GET is an observation for ``polls`` steps.
         record = sim.jobs.record(job_uuid, observe=request.method == "GET")

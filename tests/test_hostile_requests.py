@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import tracemalloc
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -653,3 +654,35 @@ def test_a_fault_code_beyond_64_bits_is_refused_in_python(sim: Simulator) -> Non
     with pytest.raises(ApiError) as caught:
         sim.fault(path="/api/*", status=503, code=10**5000)
     assert caught.value.target == "code"
+
+
+# -- more of the same kind -------------------------------------------------------------------------
+def test_a_dotted_body_key_nesting_50000_deep_is_400_not_500(api: Api, sim: Simulator) -> None:
+    """A dotted name stands for nested objects: ``comment.comment....x`` expanded to 50,000
+    levels and broke JSON encoding (RecursionError, 500) when the refusal showed the value."""
+    body = {**VOLUME, "comment." * 50_000 + "x": 1}
+    assert_error(api("POST", "/api/storage/volumes", body), 400, "262199", "body")
+    assert_error(api("PATCH", "/api/svm/svms/x", {"a." * 70 + "b": 1}), 400, "262199", "body")
+    answer = api("POST", "/api/storage/volumes", {**VOLUME, "svm.name.x": 1})
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "2"  # reaches validation
+
+
+def test_distinct_long_job_queries_are_not_remembered(api: Api, sim: Simulator) -> None:
+    """Validated job-GET queries are remembered for pollers; 256 distinct 60 kB ones were."""
+    uuid = sim_job(api)
+    tracemalloc.start()
+    try:
+        api("GET", f"/api/cluster/jobs/{uuid}", query_string={"fields": "state"})
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(100):
+            fields = f"uuid.{i}" + "a" * 60_000
+            answer = api("GET", f"/api/cluster/jobs/{uuid}", query_string={"fields": fields})
+            assert answer.status_code == 200
+        sim.clear_journal()
+        urllib.parse.urlsplit.cache_clear()  # Flask's test client keeps the last 128 URLs
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 1024 * 1024, f"{grown:,} bytes kept for 100 distinct long queries"
