@@ -7,6 +7,7 @@ builds the WSGI application on first use.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import itertools
 import json
@@ -26,7 +27,7 @@ from .faults import FaultRule, FaultSet
 from .jobs import DEFAULT_SCRIPT, JobEngine, JobScript, ScriptError
 from .query import parse_int
 from .resources import Inventory, WritePlan
-from .rules import MAX_GLOB_LENGTH, CountedRule, RuleBook, rule_matches
+from .rules import MAX_GLOB_LENGTH, CountedRule, Glob, RuleBook
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -85,8 +86,13 @@ class Endpoint:
     method: str
     path: str
 
+    @functools.cached_property
+    def glob(self) -> Glob:
+        """The endpoint's path, compiled once."""
+        return Glob(self.path)
+
     def matches(self, method: str, path: str) -> bool:
-        return rule_matches(self.method, self.path, method, path)
+        return self.method in ("*", method.upper()) and self.glob.match(path)
 
 
 @dataclass(frozen=True)

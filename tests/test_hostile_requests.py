@@ -686,3 +686,22 @@ def test_distinct_long_job_queries_are_not_remembered(api: Api, sim: Simulator) 
     finally:
         tracemalloc.stop()
     assert grown < 1024 * 1024, f"{grown:,} bytes kept for 100 distinct long queries"
+
+
+def test_a_thousand_armed_rules_with_distinct_globs_are_not_recompiled_per_request(
+    monkeypatch: pytest.MonkeyPatch, api: Api, sim: Simulator
+) -> None:
+    for i in range(MAX_RULES):
+        sim.fault("GET", f"/api/nothing/{i}/*", times=None, status=503)
+    assert api("GET", "/api/cluster").status_code == 200  # every rule compiled once, here
+    compiled: list[str] = []
+    glob_init = Glob.__init__
+
+    def counting(self: Glob, pattern: str) -> None:
+        compiled.append(pattern)
+        glob_init(self, pattern)
+
+    monkeypatch.setattr(Glob, "__init__", counting)
+    for _ in range(3):
+        assert api("GET", "/api/cluster").status_code == 200
+    assert compiled == []
