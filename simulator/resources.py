@@ -91,6 +91,7 @@ _SVM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,46}")
 _AGGREGATE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _CLUSTER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,43}")
 _VERSION = re.compile(r"([0-9]{1,4})\.([0-9]{1,4})\.([0-9]{1,4})")
+_DIGITS = re.compile(r"[0-9]{1,19}")
 _PERMISSION_BITS = re.compile(r"[0-7]{1,4}")
 
 
@@ -264,7 +265,7 @@ def _timestamp(value: Any, target: str) -> str:
 def _max_volumes(value: Any, target: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return str(value)
-    if isinstance(value, str) and (value == "unlimited" or value.isdigit()):
+    if isinstance(value, str) and (value == "unlimited" or _DIGITS.fullmatch(value)):
         return value
     raise invalid(target, value, 'expected "unlimited" or a number of volumes')
 
@@ -1517,50 +1518,59 @@ class Inventory:
         if route is None or "GET" not in route[2]:
             raise ApiError(404, "262179", f'Unexpected argument "{path}".', path)
         kind, ids, _ = route
-        with self.lock:
-            state = self._state
-            if kind == "cluster":
-                return self._singleton(state.render_cluster(), params, schema_fields("Cluster"))
-            if kind == "software":
-                return self._singleton(state.render_software(), params, schema_fields("Software"))
-            if kind == "nodes":
-                return self._many([state.render_node()], params, schema_fields("Node"), path)
-            if kind == "node":
-                node = state.render_node()
-                if ids[0] != node["uuid"]:
-                    raise not_found("uuid")
-                return self._one(node, params, schema_fields("Node"))
-            if kind == "aggregates":
-                records = [state.render_aggregate(u) for u in state.aggregates]
-                return self._many(records, params, schema_fields("Aggregate"), path)
-            if kind == "aggregate":
-                if ids[0] not in state.aggregates:
-                    raise not_found("uuid")
-                return self._one(state.render_aggregate(ids[0]), params, schema_fields("Aggregate"))
-            if kind == "volumes":
-                records = [state.render_volume(u) for u in state.volumes]
-                return self._many(records, params, schema_fields("Volume"), path)
-            if kind == "volume":
-                volume_uuid = state.volume_uuid(ids[0])
-                return self._one(state.render_volume(volume_uuid), params, schema_fields("Volume"))
-            if kind == "snapshots":
-                volume_uuid = state.volume_uuid(ids[0])
-                records = [
-                    state.render_snapshot(u)
-                    for u, s in state.snapshots.items()
-                    if s["volume"]["uuid"] == volume_uuid
-                ]
-                return self._many(records, params, schema_fields("Snapshot"), path)
-            if kind == "snapshot":
-                snapshot_uuid = state.snapshot_uuid(ids[0], ids[1])
-                return self._one(
-                    state.render_snapshot(snapshot_uuid), params, schema_fields("Snapshot")
-                )
-            if kind == "svms":
-                records = [state.render_svm(u) for u in state.svms]
-                return self._many(records, params, schema_fields("Svm"), path)
-            svm_uuid = state.svm_uuid(ids[0])
-            return self._one(state.render_svm(svm_uuid), params, schema_fields("Svm"))
+        with self.lock:  # render under the lock; query (filter, order, cut) outside it
+            rendered, field_names, singleton = self._render(kind, ids)
+        if isinstance(rendered, list):
+            return self._many(rendered, params, field_names, path)
+        if singleton:
+            return self._singleton(rendered, params, field_names)
+        return self._one(rendered, params, field_names)
+
+    def _render(
+        self, kind: str, ids: tuple[str, ...]
+    ) -> tuple[Record | list[Record], Iterable[str], bool]:
+        """What a GET of ``kind`` shows, as fresh copies: (record or records, its field names,
+        whether it is a singleton outside any collection)."""
+        state = self._state
+        if kind == "cluster":
+            return state.render_cluster(), schema_fields("Cluster"), True
+        if kind == "software":
+            return state.render_software(), schema_fields("Software"), True
+        if kind == "nodes":
+            return [state.render_node()], schema_fields("Node"), False
+        if kind == "node":
+            node = state.render_node()
+            if ids[0] != node["uuid"]:
+                raise not_found("uuid")
+            return node, schema_fields("Node"), False
+        if kind == "aggregates":
+            return (
+                [state.render_aggregate(u) for u in state.aggregates],
+                schema_fields("Aggregate"),
+                False,
+            )
+        if kind == "aggregate":
+            if ids[0] not in state.aggregates:
+                raise not_found("uuid")
+            return state.render_aggregate(ids[0]), schema_fields("Aggregate"), False
+        if kind == "volumes":
+            return [state.render_volume(u) for u in state.volumes], schema_fields("Volume"), False
+        if kind == "volume":
+            return state.render_volume(state.volume_uuid(ids[0])), schema_fields("Volume"), False
+        if kind == "snapshots":
+            volume_uuid = state.volume_uuid(ids[0])
+            records = [
+                state.render_snapshot(u)
+                for u, s in state.snapshots.items()
+                if s["volume"]["uuid"] == volume_uuid
+            ]
+            return records, schema_fields("Snapshot"), False
+        if kind == "snapshot":
+            snapshot_uuid = state.snapshot_uuid(ids[0], ids[1])
+            return state.render_snapshot(snapshot_uuid), schema_fields("Snapshot"), False
+        if kind == "svms":
+            return [state.render_svm(u) for u in state.svms], schema_fields("Svm"), False
+        return state.render_svm(state.svm_uuid(ids[0])), schema_fields("Svm"), False
 
     @staticmethod
     def _singleton(record: Record, params: Mapping[str, str], field_names: Iterable[str]) -> Record:

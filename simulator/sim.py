@@ -7,10 +7,13 @@ builds the WSGI application on first use.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import itertools
 import json
+import math
 import os
+import sys
 import threading
 import uuid as uuidlib
 from collections import deque
@@ -31,7 +34,7 @@ from .model.spec import load_spec
 from .model.store import Store, fill_path, path_variables
 from .query import parse_bool, parse_int
 from .resources import Inventory
-from .rules import CountedRule, rule_matches, take_first
+from .rules import MAX_GLOB_LENGTH, CountedRule, Glob, RuleBook
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_USERNAME",
+    "JOURNAL_BODY_BYTES",
+    "JOURNAL_BYTES",
     "Endpoint",
     "ScriptRule",
     "Simulator",
@@ -51,6 +56,10 @@ DEFAULT_PASSWORD = "netapp1!"  # noqa: S105 - the documented default of a local 
 WRITE_METHODS = ("POST", "PATCH", "DELETE")
 #: 9999-12-31T23:59:59Z: ONTAP timestamps cannot go further.
 _LAST_TIME = 253_402_300_799.0
+#: Default bound on the request journal's memory (estimated bytes), besides its entry count.
+JOURNAL_BYTES = 64 * 1024 * 1024
+#: A request body larger than this is journaled as a one-line summary, not parsed and kept.
+JOURNAL_BODY_BYTES = 64 * 1024
 _REDACT = ("password", "passphrase", "secret", "token", "authorization")
 #: The largest scenario file read (a scenario of 10,000 volumes is about 2 MB).
 MAX_SCENARIO_BYTES = 16 * 1024 * 1024
@@ -96,8 +105,13 @@ class Endpoint:
     method: str
     path: str
 
+    @functools.cached_property
+    def glob(self) -> Glob:
+        """The endpoint's path, compiled once."""
+        return Glob(self.path)
+
     def matches(self, method: str, path: str) -> bool:
-        return rule_matches(self.method, self.path, method, path)
+        return self.method in ("*", method.upper()) and self.glob.match(path)
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,13 @@ def _normalise(path: str) -> str:
     return path.split("?", 1)[0].rstrip("/") or "/"
 
 
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond a float
+        return False
+
+
 def _check_method(value: Any, *, allow_any: bool) -> str:
     allowed = (*WRITE_METHODS, "*") if allow_any else WRITE_METHODS
     if not isinstance(value, str) or value.upper() not in allowed:
@@ -122,8 +143,12 @@ def _check_method(value: Any, *, allow_any: bool) -> str:
 
 
 def _check_path(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith("/"):
-        raise bad_value("path", f'"path" must be a path glob starting with "/", got {value!r}')
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > MAX_GLOB_LENGTH:
+        raise bad_value(
+            "path",
+            f'"path" must be a path glob starting with "/", at most {MAX_GLOB_LENGTH} '
+            f"characters, got {repr(value)[:40]}",
+        )
     return value
 
 
@@ -190,6 +215,29 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def retained_bytes(value: Any) -> int:
+    """Rough memory a JSON-like value keeps alive: ``sys.getsizeof`` of every node, no recursion."""
+    size = sys.getsizeof
+    total, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        total += size(item)
+        if isinstance(item, dict):
+            for key, child in item.items():
+                total += size(key)
+                if isinstance(child, dict | list | tuple):
+                    stack.append(child)
+                else:
+                    total += size(child)
+        elif isinstance(item, list | tuple):
+            for child in item:
+                if isinstance(child, dict | list | tuple):
+                    stack.append(child)
+                else:
+                    total += size(child)
+    return total
+
+
 def load_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a JSON scenario file; a one-line ValueError naming the file on a bad one.
 
@@ -223,7 +271,8 @@ class Simulator:
 
     ``clock`` is ``"virtual"`` (the default here: tests should not wait) or ``"real"``, or a
     clock object. ``scenario`` is a dict or a JSON file path (see ``scenarios/``). The password
-    defaults to ``$ONTAP_SIM_PASSWORD`` or ``netapp1!``.
+    defaults to ``$ONTAP_SIM_PASSWORD`` or ``netapp1!``. The request journal keeps at most
+    ``journal_limit`` entries and ``journal_bytes`` of (estimated) memory, dropping the oldest.
     """
 
     def __init__(
@@ -235,6 +284,7 @@ class Simulator:
         retention: float = 300.0,
         scenario: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         journal_limit: int = 100_000,
+        journal_bytes: int = JOURNAL_BYTES,
     ) -> None:
         self.clock: Clock = make_clock(clock)
         self.lock = threading.RLock()
@@ -250,11 +300,14 @@ class Simulator:
         self.default_script: JobScript = DEFAULT_SCRIPT
         self.endpoints: list[Endpoint] = []
         self.errors: list[BaseException] = []
-        self._scripts: list[ScriptRule] = []
+        self._scripts: RuleBook[ScriptRule] = RuleBook("script")
         self._scenario_scripts: list[dict[str, Any]] = []
         self._scenario_faults: list[dict[str, Any]] = []
         self._scenario_records: dict[str, Any] = {}
-        self._journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
+        self._journal: deque[tuple[dict[str, Any], int]] = deque()  # (entry, its size)
+        self._journal_size = 0
+        self.journal_limit = journal_limit
+        self.journal_bytes = journal_bytes
         self._app: Flask | None = None
         self._routes: Routes | None = None
         self._store: Store | None = None
@@ -303,10 +356,12 @@ class Simulator:
                 if (
                     isinstance(retention, bool)
                     or not isinstance(retention, int | float)
+                    or not _finite(retention)
                     or retention < 0
                 ):
+                    shown = repr(retention)[:40]
                     raise ValueError(
-                        f"scenario: retention must be a number >= 0, got {retention!r}"
+                        f"scenario: retention must be a finite number >= 0, got {shown}"
                     )
                 self.jobs.retention = float(retention)
             if data.get("default_script") is not None:
@@ -432,7 +487,7 @@ class Simulator:
             _check_method(method, allow_any=True), _check_path(path), script, _check_times(times)
         )
         with self.lock:
-            self._scripts.append(rule)
+            self._scripts.add(rule)
         return rule
 
     def add_script(self, data: Any) -> ScriptRule:
@@ -460,7 +515,7 @@ class Simulator:
 
     def scripts(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [rule.to_json() for rule in self._scripts]
+            return [rule.to_json() for rule in self._scripts.rules()]
 
     def clear_scripts(self) -> None:
         with self.lock:
@@ -468,7 +523,7 @@ class Simulator:
 
     def _take_script(self, method: str, path: str) -> JobScript:
         with self.lock:
-            rule = take_first(self._scripts, method, path)
+            rule = self._scripts.take(method, path)
             return rule.script if rule is not None else self.default_script
 
     def advance(self, seconds: float) -> float:
@@ -511,6 +566,7 @@ class Simulator:
             self._scripts.clear()
             self.faults.clear()
             self._journal.clear()
+            self._journal_size = 0
             self.errors.clear()
             if isinstance(self.clock, VirtualClock):
                 self.clock.reset()
@@ -523,16 +579,37 @@ class Simulator:
     def journal(self) -> list[dict[str, Any]]:
         """Requests seen on the ONTAP API, oldest first (no credentials, secrets redacted)."""
         with self.lock:
-            return [dict(entry) for entry in self._journal]
+            return [dict(entry) for entry, _ in self._journal]
+
+    def latest_requests(self, count: int) -> tuple[list[dict[str, Any]], int]:
+        """The journal's last ``count`` entries, newest first, not copied (a recorded entry
+        never changes: read them, do not edit them), and the journal's length; cheap at any
+        size, unlike :attr:`journal`, which copies every entry under the lock."""
+        with self.lock:
+            latest = itertools.islice(reversed(self._journal), count)
+            return [entry for entry, _ in latest], len(self._journal)
 
     def clear_journal(self) -> None:
         with self.lock:
             self._journal.clear()
+            self._journal_size = 0
 
     def record(self, entry: Mapping[str, Any]) -> None:
-        """Append one request to the journal (the HTTP layer calls this)."""
+        """Append one request to the journal (the HTTP layer calls this).
+
+        The oldest entries go first once it holds over ``journal_limit`` entries or
+        ``journal_bytes`` (so an entry larger than the whole budget is not kept).
+        """
+        kept = dict(entry)
+        size = retained_bytes(kept)
         with self.lock:
-            self._journal.append(dict(entry))
+            journal = self._journal
+            journal.append((kept, size))
+            self._journal_size += size
+            while journal and (
+                len(journal) > self.journal_limit or self._journal_size > self.journal_bytes
+            ):
+                self._journal_size -= journal.popleft()[1]
 
     # -- the ONTAP API -------------------------------------------------------------------
     @property
