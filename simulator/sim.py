@@ -505,6 +505,7 @@ class Simulator:
                     self._store = Store(spec, self.lock, self.inventory.records_of)
                     self._routes = Routes(spec.operations)
                     self.inventory.holder = self._store.holder
+                    self.inventory.released = self._store.release
         return self._routes, self._store
 
     def check_route(self, method: str, path: str) -> None:

@@ -124,6 +124,9 @@ class Store:
         self.deep = deep
         self.tables: dict[str, dict[tuple[str, ...], Record]] = {}
         self.generation = 0
+        #: The query arguments of the write whose deep rules are running (hooks read the
+        #: arguments their ``params`` declare, such as ``allow_delete_while_mapped``).
+        self.query: Mapping[str, str] = {}
         self._ids: dict[str, Iterator[int]] = {}
         self._by_record_path = {
             _normal(r.record_path): r for r in spec.resources.values() if r.record_path
@@ -164,6 +167,27 @@ class Store:
                 if refusal is not None:
                     return refusal
         return None
+
+    def release(self, kind: str, value: str) -> None:
+        """The record of ``kind`` with uuid (or id) ``value`` is gone: delete the records
+        whose deep rules say they go with it (a LUN map with its LUN), and theirs in turn."""
+        with self.lock:
+            for resource, record in self.referrers(kind, value):
+                behaviour = self.behaviour(resource)
+                if not behaviour.goes_with(self, kind, record):
+                    continue
+                table = self.tables.get(resource.name, {})
+                key = next((k for k, r in table.items() if r is record), None)
+                if key is None:
+                    continue
+                del table[key]
+                behaviour.applied(self, "delete", record)
+                self._release_own(resource, record)
+
+    def _release_own(self, resource: ResourceSpec, record: Mapping[str, Any]) -> None:
+        own = next((record[k] for k in ("uuid", "id") if _present(record.get(k))), None)
+        if own is not None:
+            self.release(resource.name, str(own))
 
     # -- state -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -388,11 +412,13 @@ class Store:
         method = operation.method
         with self.lock:
             self._check_parents(target)
+            self.query = dict(params)
+            own = self.behaviour(target.resource).params.get(method, frozenset())
             if method == "POST":
-                _check_write_params(params, _WRITE_PARAMS, ())
+                _check_write_params(params, _WRITE_PARAMS | own, ())
                 return self._plan_post(operation, target, body or {}, preset or {})
             if target.is_record:
-                _check_write_params(params, _WRITE_PARAMS, ())
+                _check_write_params(params, _WRITE_PARAMS | own, ())
                 key, _ = self._find(target)
                 if method == "PATCH":
                     return self._plan_patch(operation, target, [key], body, params)
@@ -420,6 +446,7 @@ class Store:
         generation = self.generation
         record = data
         href = self.href(resource, record)
+        query = self.query
 
         def apply() -> None:
             table = self.tables.setdefault(table_name, {})
@@ -428,6 +455,7 @@ class Store:
             if key in table:
                 raise EffectError(*_DUPLICATE)
             table[key] = copy.deepcopy(record)
+            self.query = query
             behaviour.applied(self, "post", table[key])
 
         return WritePlan(
@@ -514,11 +542,13 @@ class Store:
         generation = self.generation
         table_name = resource.name
         keep_going = parse_bool(params, "continue_on_failure", False)
+        query = self.query
 
         def apply() -> None:
             table = self.tables.get(table_name, {})
             if self.generation != generation:
                 raise EffectError(*_GONE)
+            self.query = query
             for key in keys:
                 if key not in table:
                     if keep_going:
@@ -553,11 +583,13 @@ class Store:
         for key in keys:
             if key in current:
                 behaviour.check_delete(self, current[key])
+        query = self.query
 
         def apply() -> None:
             table = self.tables.get(table_name, {})
             if self.generation != generation:
                 raise EffectError(*_GONE)
+            self.query = query
             for key in keys:
                 if key not in table:
                     if keep_going:
@@ -569,7 +601,9 @@ class Store:
                     if keep_going:
                         continue
                     raise EffectError(refused.message, int(refused.code)) from None
-                behaviour.applied(self, "delete", table.pop(key))
+                gone = table.pop(key)
+                behaviour.applied(self, "delete", gone)
+                self._release_own(resource, gone)
 
         svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
         return WritePlan(
@@ -593,9 +627,10 @@ class Store:
         if operation.method == "PATCH":
             check_body(resource, body or {}, "patch")  # a bad body is named before the query
         names = [n for n, f in resource.fields.items() if f.get]
-        filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS}
+        own = self.behaviour(resource).params.get(operation.method, frozenset())
+        filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS | own}
         check_params(filters, (), names)
-        _check_write_params(params, _BULK_PARAMS, filters)
+        _check_write_params(params, _BULK_PARAMS | own, filters)
         if not filters:
             raise bad_value(
                 "query",
