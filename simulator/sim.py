@@ -321,7 +321,9 @@ class Simulator:
                 # scenario's records keep their uuids across resets and runs.
                 preset = {k: entry[k] for k in own if k in entry}
                 for key in own:
-                    if key not in preset and key.rpartition(".")[2] == "uuid":
+                    owner, _, leaf = key.rpartition(".")
+                    # A key naming another record (a LUN map's lun.uuid) comes from its body.
+                    if key not in preset and leaf == "uuid" and owner not in resource.references:
                         seed = f"{name}/{index}/{entry.get('name', '')}"
                         preset[key] = str(uuidlib.uuid5(_RECORD_NAMESPACE, seed))
                 try:

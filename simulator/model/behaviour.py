@@ -16,8 +16,9 @@ record's shape (fields, types, keys and references still come from the declarati
 - ``holds(store, kind, record)``: why ``record`` keeps the record of resource ``kind`` it
   refers to from being deleted (a LUN holds its volume): an ApiError to answer, or None;
 - ``goes_with(store, kind, record)``: whether ``record`` is deleted with the record of
-  resource ``kind`` it refers to (a LUN map with its LUN); the store then deletes it, running
-  its ``applied(..., "delete", ...)``, and what goes with it in turn.
+  resource ``kind`` it refers to (a LUN map with its LUN) when :meth:`Store.release
+  <simulator.model.store.Store.release>` is told that record is gone; the store then deletes
+  it and runs its ``applied(..., "delete", ...)``, which may release what goes with it.
 
 ``params`` names the query arguments a write takes besides ``return_timeout`` and
 ``return_records``, by method (``{"DELETE": {"allow_delete_while_mapped"}}``); while a hook

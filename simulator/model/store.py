@@ -13,6 +13,7 @@ and returns a :class:`~simulator.model.plan.WritePlan` whose effect re-checks an
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import re
 import threading
@@ -170,7 +171,8 @@ class Store:
 
     def release(self, kind: str, value: str) -> None:
         """The record of ``kind`` with uuid (or id) ``value`` is gone: delete the records
-        whose deep rules say they go with it (a LUN map with its LUN), and theirs in turn."""
+        whose deep rules say they go with it (a LUN map with its LUN), running their
+        ``applied(..., "delete", ...)`` (which may release what goes with them in turn)."""
         with self.lock:
             for resource, record in self.referrers(kind, value):
                 behaviour = self.behaviour(resource)
@@ -178,16 +180,9 @@ class Store:
                     continue
                 table = self.tables.get(resource.name, {})
                 key = next((k for k, r in table.items() if r is record), None)
-                if key is None:
-                    continue
-                del table[key]
-                behaviour.applied(self, "delete", record)
-                self._release_own(resource, record)
-
-    def _release_own(self, resource: ResourceSpec, record: Mapping[str, Any]) -> None:
-        own = next((record[k] for k in ("uuid", "id") if _present(record.get(k))), None)
-        if own is not None:
-            self.release(resource.name, str(own))
+                if key is not None:
+                    del table[key]
+                    behaviour.applied(self, "delete", record)
 
     # -- state -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -303,7 +298,9 @@ class Store:
         refs = node[parts[0]]
         for ref in refs if isinstance(refs, list) else [refs]:
             if isinstance(ref, dict) and ("uuid" in ref or "id" in ref):
-                found = self._lookup(target_name, ref, None)
+                # By its key alone: a record renamed since is found, and its name shown.
+                key = {k: ref[k] for k in ("uuid", "id") if k in ref}
+                found = self._lookup(target_name, key, None)
                 if found is not None and "name" in found and "name" in ref:
                     ref["name"] = found["name"]
 
@@ -408,22 +405,43 @@ class Store:
         """Validate a write on ``target`` now and return its plan; changes nothing.
 
         ``preset`` gives a POST's own keys (a scenario's stable uuids) instead of new ones.
+        The write's query arguments are :attr:`query` while its deep rules run, now and when
+        its effect applies.
         """
-        method = operation.method
+        query = dict(params)
         with self.lock:
-            self._check_parents(target)
-            self.query = dict(params)
-            own = self.behaviour(target.resource).params.get(method, frozenset())
-            if method == "POST":
-                _check_write_params(params, _WRITE_PARAMS | own, ())
-                return self._plan_post(operation, target, body or {}, preset or {})
-            if target.is_record:
-                _check_write_params(params, _WRITE_PARAMS | own, ())
-                key, _ = self._find(target)
-                if method == "PATCH":
-                    return self._plan_patch(operation, target, [key], body, params)
-                return self._plan_delete(operation, target, [key], params)
-            return self._plan_bulk(operation, target, body, params)
+            self.query = query
+            plan = self._plan_write(operation, target, body, params, preset or {})
+        effect = plan.effect
+
+        def apply() -> None:
+            with self.lock:
+                self.query = query
+                effect()
+
+        return dataclasses.replace(plan, effect=apply)
+
+    def _plan_write(
+        self,
+        operation: Operation,
+        target: Target,
+        body: Mapping[str, Any] | None,
+        params: Mapping[str, str],
+        preset: Mapping[str, Any],
+    ) -> WritePlan:
+        method = operation.method
+        own = self.behaviour(target.resource).params.get(method, frozenset())
+        self._check_parents(target)
+        if method == "POST":
+            _check_write_params(params, _WRITE_PARAMS | own, ())
+            return self._plan_post(operation, target, body or {}, preset)
+        if target.is_record:
+            _check_write_params(params, _WRITE_PARAMS | own, ())
+            key, _ = self._find(target)
+            if method == "PATCH":
+                return self._plan_patch(operation, target, [key], body, params)
+            return self._plan_delete(operation, target, [key], params)
+        return self._plan_bulk(operation, target, body, params)
 
     def _plan_post(
         self,
@@ -446,7 +464,6 @@ class Store:
         generation = self.generation
         record = data
         href = self.href(resource, record)
-        query = self.query
 
         def apply() -> None:
             table = self.tables.setdefault(table_name, {})
@@ -455,7 +472,6 @@ class Store:
             if key in table:
                 raise EffectError(*_DUPLICATE)
             table[key] = copy.deepcopy(record)
-            self.query = query
             behaviour.applied(self, "post", table[key])
 
         return WritePlan(
@@ -542,13 +558,11 @@ class Store:
         generation = self.generation
         table_name = resource.name
         keep_going = parse_bool(params, "continue_on_failure", False)
-        query = self.query
 
         def apply() -> None:
             table = self.tables.get(table_name, {})
             if self.generation != generation:
                 raise EffectError(*_GONE)
-            self.query = query
             for key in keys:
                 if key not in table:
                     if keep_going:
@@ -583,13 +597,11 @@ class Store:
         for key in keys:
             if key in current:
                 behaviour.check_delete(self, current[key])
-        query = self.query
 
         def apply() -> None:
             table = self.tables.get(table_name, {})
             if self.generation != generation:
                 raise EffectError(*_GONE)
-            self.query = query
             for key in keys:
                 if key not in table:
                     if keep_going:
@@ -601,9 +613,7 @@ class Store:
                     if keep_going:
                         continue
                     raise EffectError(refused.message, int(refused.code)) from None
-                gone = table.pop(key)
-                behaviour.applied(self, "delete", gone)
-                self._release_own(resource, gone)
+                behaviour.applied(self, "delete", table.pop(key))
 
         svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
         return WritePlan(
@@ -667,8 +677,18 @@ def _cut(resource: ResourceSpec, record: Record, fields: Sequence[str] | None) -
     if fields is not None and "**" in fields:
         return record
     asked = set(fields or ())
+    lists: dict[str, bool] = {}
+    for spec in resource.fields.values():
+        if spec.in_list is not None:
+            lists[spec.in_list] = lists.get(spec.in_list, True) and spec.expensive
     for name, spec in resource.fields.items():
         if spec.expensive and not any(name == a or name.startswith(a + ".") for a in asked):
+            _drop(record, name.split("."))
+    for name, expensive in lists.items():
+        # A list of objects whose every field is expensive goes too, empty or emptied.
+        if expensive and not any(
+            name == a or name.startswith(a + ".") or a.startswith(name + ".") for a in asked
+        ):
             _drop(record, name.split("."))
     return record
 

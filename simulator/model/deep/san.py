@@ -93,7 +93,11 @@ def _drop(store: Store, resource: str, record: Record) -> None:
         return
     del table[key]
     store.behaviour(store.spec.resources[resource]).applied(store, "delete", record)
-    if record.get("uuid"):
+
+
+def _release(store: Store, resource: str, event: Event, record: Mapping[str, Any]) -> None:
+    """After a delete: what goes with ``record`` goes (its maps, initiators, hosts)."""
+    if event == "delete" and record.get("uuid"):
         store.release(resource, str(record["uuid"]))
 
 
@@ -396,6 +400,9 @@ class _Vdisk(Behaviour):
 
     def goes_with(self, store: Store, kind: str, record: Record) -> bool:
         return kind == "Volume"
+
+    def applied(self, store: Store, event: Event, record: Record) -> None:
+        _release(store, self.resource, event, record)
 
     def render(self, store: Store, record: Record) -> Record:
         volume = self.volume(store, _svm_of(record), uuid=_dig(record, "location.volume.uuid"))
@@ -706,6 +713,7 @@ class Igroup(Behaviour):
             _os_conflict(store, svm, seen, data.get("os_type"), None, "5374732")
 
     def applied(self, store: Store, event: Event, record: Record) -> None:
+        _release(store, self.resource, event, record)
         if event != "post" or not isinstance(record.get("initiators"), list):
             return
         resource = store.spec.resources["IgroupInitiator"]
@@ -1002,6 +1010,7 @@ class NvmeSubsystem(Behaviour):
                 seen.add(nqn)
 
     def applied(self, store: Store, event: Event, record: Record) -> None:
+        _release(store, self.resource, event, record)
         if event != "post" or not isinstance(record.get("hosts"), list):
             return
         resource = store.spec.resources["NvmeSubsystemHost"]
