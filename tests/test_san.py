@@ -285,6 +285,8 @@ def test_a_clone_takes_its_source_os_type_and_size_in_the_same_volume(api: Api) 
     assert api.error("POST", LUNS, elsewhere)[:2] == (400, "1260121")
     missing = {**clone, "name": "/vol/vol1/c2", "clone": {"source": {"name": "/vol/vol1/no"}}}
     assert api.error("POST", LUNS, missing) == (400, "5374875", "clone.source.name")
+    given = {**clone, "name": "/vol/vol1/c3", "os_type": "windows"}
+    assert api.error("POST", LUNS, given) == (400, "5374883", "os_type")
 
 
 def test_a_mapped_lun_is_deleted_only_when_allowed_and_its_maps_go_with_it(api: Api) -> None:
@@ -537,6 +539,9 @@ def test_a_namespace_lives_in_a_volume_like_a_lun(api: Api) -> None:
     record = api.one(NAMESPACES, "**", name="/vol/vol1/ns1")
     assert record["location"]["namespace"] == "ns1" and record["enabled"] is True
     assert record["space"]["block_size"] == 4096 and record["status"]["state"] == "online"
+    vmware = {**body, "name": "/vol/vol1/esx", "location": {}, "os_type": "vmware"}
+    api.ok("POST", NAMESPACES, vmware)
+    assert api.one(NAMESPACES, "space", name="/vol/vol1/esx")["space"]["block_size"] == 512
     assert record["status"]["mapped"] is False and "subsystem_map" not in record
     assert api.error("POST", NAMESPACES, body) == (409, "72089725", "name")
     wrong = {
@@ -670,3 +675,25 @@ def test_a_scenario_can_hold_luns_igroups_and_maps_with_stable_serials() -> None
     fresh = Api(Simulator(scenario=scenario)).one(LUNS, "serial_number")  # another run
     assert fresh["serial_number"] == lun["serial_number"]
     assert sim.errors == []
+
+
+# -- what the modules rely on --------------------------------------------------------------
+def test_the_fields_a_query_filters_on_are_returned(api: Api) -> None:
+    # na_ontap_lun filters on location.volume.name and reads it back from the record.
+    api.lun()
+    record = api.ok("GET", f"{LUNS}?location.volume.name=vol1&svm.name=vs0")["records"][0]
+    assert record["location"]["volume"]["name"] == "vol1" and record["svm"]["name"] == "vs0"
+    assert "os_type" not in record
+
+
+def test_a_number_written_as_a_string_is_taken(api: Api) -> None:
+    # na_ontap_lun_map sends lun_id as a string.
+    api.lun()
+    api.igroup()
+    body = {"svm": VS0, "lun": {"name": "/vol/vol1/lun1"}, "igroup": {"name": "ig1"}}
+    assert api.error("POST", MAPS, {**body, "logical_unit_number": "three"})[::2] == (
+        400,
+        "logical_unit_number",
+    )
+    api.ok("POST", MAPS, {**body, "logical_unit_number": "3"})
+    assert api.one(MAPS, "logical_unit_number")["logical_unit_number"] == 3

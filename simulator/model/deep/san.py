@@ -329,10 +329,18 @@ class _Vdisk(Behaviour):
         self.defaults(data)
 
     def clone_from(self, store: Store, data: Record) -> None:
-        """A clone takes its source's ``os_type`` and size where the body gives none."""
+        """A clone takes its source's ``os_type`` and size, which its body may not give."""
         source_ref = _dig(data, "clone.source")
         if not isinstance(source_ref, dict):
             return
+        for field in ("os_type", "space.size"):
+            if _dig(data, field) is not None:
+                raise _refuse(
+                    self.codes["clone_given"],
+                    f'"{field}" cannot be specified when creating a {self.kind} clone: it is '
+                    "the source's.",
+                    field,
+                )
         svm = _svm_of(data)
         source = next(
             (
@@ -354,9 +362,8 @@ class _Vdisk(Behaviour):
                 f"clone.source.{shown}",
             )
         data["clone"] = {"source": {"name": source["name"], "uuid": source["uuid"]}}
-        data.setdefault("os_type", source.get("os_type"))
-        space = data.setdefault("space", {})
-        space.setdefault("size", _dig(source, "space.size"))
+        data["os_type"] = source.get("os_type")
+        data.setdefault("space", {})["size"] = _dig(source, "space.size")
         location = data.setdefault("location", {})
         source_volume = _dig(source, "location.volume")
         found = _PATH.match(str(data.get("name", "")))
@@ -434,6 +441,7 @@ def _lun_codes() -> dict[str, str]:
         "same_size": "1254226",
         "required": "5374884",
         "no_source": "5374875",
+        "clone_given": "5374883",
         "volume_offline": "5374866",
         "mapped": "1254197",
     }
@@ -509,6 +517,7 @@ class NvmeNamespace(_Vdisk):
         "shrink": "72090038",
         "required": "72090013",
         "no_source": "72090007",
+        "clone_given": "72090012",
         "volume_offline": "72090017",
         "mapped": "72089796",
     }
@@ -516,7 +525,7 @@ class NvmeNamespace(_Vdisk):
     def defaults(self, data: Record) -> None:
         data["enabled"] = True
         space = data.setdefault("space", {})
-        space.setdefault("block_size", 4096)
+        space.setdefault("block_size", 512 if data.get("os_type") == "vmware" else 4096)
         space["guarantee"] = {"requested": False, "reserved": False}
         data.pop("clone", None)
 
