@@ -55,7 +55,7 @@ def _refuse(code: str, message: str, target: str | None = None, status: int = 40
     return ApiError(status, code, message, target)
 
 
-def _table(store: Store, resource: str) -> Iterable[Record]:
+def _table(store: Store, resource: str) -> list[Record]:
     return list(store.tables.get(resource, {}).values())
 
 
@@ -428,8 +428,16 @@ class _Vdisk(Behaviour):
         return record
 
 
-def _lun_codes() -> dict[str, str]:
-    return {
+@register
+class Lun(_Vdisk):
+    """A LUN: ``/vol/<volume>[/<qtree>]/<name>``, sized within its volume, mapped to igroups."""
+
+    resource = "Lun"
+    kind = "LUN"
+    leaf = "logical_unit"
+    map_resource = "LunMap"
+    map_key = "lun.uuid"
+    codes: ClassVar[Mapping[str, str]] = {
         "invalid": "5374127",
         "chars": "5374121",
         "exists": "5374242",
@@ -445,18 +453,6 @@ def _lun_codes() -> dict[str, str]:
         "volume_offline": "5374866",
         "mapped": "1254197",
     }
-
-
-@register
-class Lun(_Vdisk):
-    """A LUN: ``/vol/<volume>[/<qtree>]/<name>``, sized within its volume, mapped to igroups."""
-
-    resource = "Lun"
-    kind = "LUN"
-    leaf = "logical_unit"
-    map_resource = "LunMap"
-    map_key = "lun.uuid"
-    codes = _lun_codes()
 
     def defaults(self, data: Record) -> None:
         data.setdefault("class", "regular")
