@@ -128,6 +128,9 @@ class Store:
         #: The query arguments of the write whose deep rules are running (hooks read the
         #: arguments their ``params`` declare, such as ``allow_delete_while_mapped``).
         self.query: Mapping[str, str] = {}
+        #: Deep records read once per collection GET: they cannot change while it holds the
+        #: lock, and rendering each record would otherwise render them again (a LUN's volume).
+        self._deep_seen: dict[str, list[Record]] | None = None
         self._ids: dict[str, Iterator[int]] = {}
         self._by_record_path = {
             _normal(r.record_path): r for r in spec.resources.values() if r.record_path
@@ -194,8 +197,13 @@ class Store:
 
     def records_of(self, resource: str) -> list[Record]:
         """Every record of ``resource`` (deep or generic), as stored or rendered."""
+        seen = self._deep_seen
+        if seen is not None and resource in seen:
+            return seen[resource]
         deep = self.deep(resource)
         if deep is not None:
+            if seen is not None:
+                seen[resource] = deep
             return deep
         return list(self.tables.get(resource, {}).values())
 
@@ -317,11 +325,15 @@ class Store:
             else:
                 check_params(params, COLLECTION_PARAMS, names)
                 scope = target.keys
-                rendered_all = [
-                    self.render(resource, r)
-                    for r in self.tables.get(resource.name, {}).values()
-                    if self._has_keys(r, scope)
-                ]
+                self._deep_seen = {}
+                try:
+                    rendered_all = [
+                        self.render(resource, r)
+                        for r in self.tables.get(resource.name, {}).values()
+                        if self._has_keys(r, scope)
+                    ]
+                finally:
+                    self._deep_seen = None
         fields = parse_fields(params.get("fields"))
         _check_order_by(params.get("order_by"), names)
         keys = self._shown_keys(resource, target)
