@@ -442,7 +442,9 @@ def query_collection(
     """Answer a collection GET: filter, order, page and cut ``records`` per ``params``.
 
     ``href`` is the collection path (for ``_links``); ``keys`` are always returned;
-    ``default_fields`` are returned besides the keys when ``fields`` is absent.
+    ``default_fields`` are returned besides the keys when ``fields`` is absent; the fields a
+    filter names are returned too, as ONTAP returns them (na_ontap_lun reads the
+    ``location.volume.name`` it filtered on).
     """
     reserved_set = set(reserved)
     alternatives = 0
@@ -467,7 +469,7 @@ def query_collection(
     return_records = parse_bool(params, "return_records", True)
     parse_int(params, "return_timeout", 0, 120)
     fields = parse_fields(params.get("fields"))
-    wanted = fields if fields is not None else list(default_fields)
+    wanted = [*(fields if fields is not None else default_fields), *(f.field for f in filters)]
 
     self_query = urlencode(list(params.items()))
     links: Record = {"self": {"href": href + (f"?{self_query}" if self_query else "")}}

@@ -465,6 +465,9 @@ class _State:
         #: Why a deep record (resource name, uuid) is held by a record of another model
         #: (a LUN holds its volume), as the error to answer; set by the Simulator.
         self.holder: Callable[[str, str], ApiError | None] = lambda kind, uuid: None
+        #: Told (resource name, uuid) when a deep record is deleted, so that records of
+        #: another model that go with it go too (an unmapped LUN with its volume).
+        self.released: Callable[[str, str], None] = lambda kind, uuid: None
         self.cluster: Record = {}
         self.aggregates: dict[str, Record] = {}
         self.svms: dict[str, Record] = {}
@@ -1026,6 +1029,7 @@ class _State:
                 u for u, s in self.snapshots.items() if s["volume"]["uuid"] == volume_uuid
             ]:
                 del self.snapshots[snapshot_uuid]
+            self.released("Volume", volume_uuid)
 
         return self.write_plan(f"DELETE /api/storage/volumes/{volume_uuid}", apply, lock, svm_uuid)
 
@@ -1424,11 +1428,14 @@ class Inventory:
         #: Why a deep record (resource name, uuid) may not be deleted because a record of
         #: another model holds it; the Simulator connects it to the generic store.
         self.holder: Callable[[str, str], ApiError | None] = lambda kind, uuid: None
+        #: Told when a deep record is deleted; the Simulator connects it to the store.
+        self.released: Callable[[str, str], None] = lambda kind, uuid: None
         self._state = self._build(self._start)
 
     def _build(self, data: Mapping[str, Any]) -> _State:
         state = _build_state(data, self.clock, self.lock)
         state.holder = lambda kind, uuid: self.holder(kind, uuid)
+        state.released = lambda kind, uuid: self.released(kind, uuid)
         return state
 
     # -- configuration -----------------------------------------------------------------

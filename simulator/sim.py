@@ -424,7 +424,9 @@ class Simulator:
                 # scenario's records keep their uuids across resets and runs.
                 preset = {k: entry[k] for k in own if k in entry}
                 for key in own:
-                    if key not in preset and key.rpartition(".")[2] == "uuid":
+                    owner, _, leaf = key.rpartition(".")
+                    # A key naming another record (a LUN map's lun.uuid) comes from its body.
+                    if key not in preset and leaf == "uuid" and owner not in resource.references:
                         seed = f"{name}/{index}/{entry.get('name', '')}"
                         preset[key] = str(uuidlib.uuid5(_RECORD_NAMESPACE, seed))
                 try:
@@ -630,6 +632,7 @@ class Simulator:
                     self._store = Store(spec, self.lock, self.inventory.records_of)
                     self._routes = Routes(spec.operations)
                     self.inventory.holder = self._store.holder
+                    self.inventory.released = self._store.release
         return self._routes, self._store
 
     def check_route(self, method: str, path: str) -> None:

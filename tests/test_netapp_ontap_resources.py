@@ -42,7 +42,8 @@ SCENARIO = {
         "svms": [{"name": "vs0"}, {"name": "vs1"}],
         "aggregates": [{"name": "aggr1"}],
         "volumes": [
-            {"name": "vol1", "svm": SVM, "aggregates": [{"name": "aggr1"}]},
+            # Room for the 1 GiB LUN and namespace (a LUN must fit in its volume).
+            {"name": "vol1", "svm": SVM, "aggregates": [{"name": "aggr1"}], "size": 4 * 1024**3},
             {"name": "vol1_dst", "svm": SVM, "aggregates": [{"name": "aggr1"}], "type": "dp"},
         ],
     },

@@ -14,7 +14,15 @@ record's shape (fields, types, keys and references still come from the declarati
   raise :class:`~simulator.jobs.EffectError` to fail the job instead;
 - ``render(store, record)``: fields derived on read (sizes, states), on a copy;
 - ``holds(store, kind, record)``: why ``record`` keeps the record of resource ``kind`` it
-  refers to from being deleted (a LUN holds its volume): an ApiError to answer, or None.
+  refers to from being deleted (a LUN holds its volume): an ApiError to answer, or None;
+- ``goes_with(store, kind, record)``: whether ``record`` is deleted with the record of
+  resource ``kind`` it refers to (a LUN map with its LUN) when :meth:`Store.release
+  <simulator.model.store.Store.release>` is told that record is gone; the store then deletes
+  it and runs its ``applied(..., "delete", ...)``, which may release what goes with it.
+
+``params`` names the query arguments a write takes besides ``return_timeout`` and
+``return_records``, by method (``{"DELETE": {"allow_delete_while_mapped"}}``); while a hook
+runs, :attr:`Store.query <simulator.model.store.Store.query>` holds the write's arguments.
 
 Hooks run under the store's lock. Behaviours are registered in :data:`BEHAVIOURS` by the
 modules of :mod:`simulator.model.deep`.
@@ -22,6 +30,7 @@ modules of :mod:`simulator.model.deep`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
@@ -38,6 +47,7 @@ class Behaviour:
     """Rules of one resource (by its declaration's name); every hook does nothing by default."""
 
     resource: ClassVar[str] = ""
+    params: ClassVar[Mapping[str, frozenset[str]]] = {}
 
     def prepare_post(self, store: Store, data: Record) -> None:
         """Fill defaults and refuse what ONTAP refuses, before the record's keys exist."""
@@ -58,6 +68,10 @@ class Behaviour:
     def holds(self, store: Store, kind: str, record: Record) -> ApiError | None:
         """Why ``record`` keeps the ``kind`` record it refers to from being deleted, or None."""
         return None
+
+    def goes_with(self, store: Store, kind: str, record: Record) -> bool:
+        """Whether ``record`` is deleted with the ``kind`` record it refers to."""
+        return False
 
 
 #: The behaviour of each deep resource, by its declaration's name.

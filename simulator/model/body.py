@@ -8,6 +8,7 @@ outside an enum or its bounds, or a missing required field is refused with ONTAP
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -146,6 +147,9 @@ def shape_of(resource: ResourceSpec) -> Shape:
 
 
 # -- values ------------------------------------------------------------------------------------
+_DECIMAL = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
+
+
 def _check_scalar(spec: FieldSpec, value: Any, target: str) -> Any:
     kind = spec.type
     if kind == "string":
@@ -161,6 +165,9 @@ def _check_scalar(spec: FieldSpec, value: Any, target: str) -> Any:
             raise invalid(target, value, f"expected <{low}..{high}> characters")
         return value
     if kind in ("integer", "number"):
+        if isinstance(value, str) and _DECIMAL.fullmatch(value):
+            # ONTAP takes a number spelled as a string (na_ontap_lun_map sends lun_id so).
+            value = float(value) if "." in value else int(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise invalid(
                 target, value, f"expected {'an integer' if kind == 'integer' else 'a number'}"

@@ -13,6 +13,7 @@ and returns a :class:`~simulator.model.plan.WritePlan` whose effect re-checks an
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import re
 import threading
@@ -125,6 +126,12 @@ class Store:
         self.deep = deep
         self.tables: dict[str, dict[tuple[str, ...], Record]] = {}
         self.generation = 0
+        #: The query arguments of the write whose deep rules are running (hooks read the
+        #: arguments their ``params`` declare, such as ``allow_delete_while_mapped``).
+        self.query: Mapping[str, str] = {}
+        #: Deep records read once per collection GET: they cannot change while it holds the
+        #: lock, and rendering each record would otherwise render them again (a LUN's volume).
+        self._deep_seen: dict[str, list[Record]] | None = None
         self._ids: dict[str, Iterator[int]] = {}
         self._by_record_path = {
             _normal(r.record_path): r for r in spec.resources.values() if r.record_path
@@ -166,6 +173,21 @@ class Store:
                     return refusal
         return None
 
+    def release(self, kind: str, value: str) -> None:
+        """The record of ``kind`` with uuid (or id) ``value`` is gone: delete the records
+        whose deep rules say they go with it (a LUN map with its LUN), running their
+        ``applied(..., "delete", ...)`` (which may release what goes with them in turn)."""
+        with self.lock:
+            for resource, record in self.referrers(kind, value):
+                behaviour = self.behaviour(resource)
+                if not behaviour.goes_with(self, kind, record):
+                    continue
+                table = self.tables.get(resource.name, {})
+                key = next((k for k, r in table.items() if r is record), None)
+                if key is not None:
+                    del table[key]
+                    behaviour.applied(self, "delete", record)
+
     # -- state -------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget every record; effects planned before can no longer apply."""
@@ -176,8 +198,13 @@ class Store:
 
     def records_of(self, resource: str) -> list[Record]:
         """Every record of ``resource`` (deep or generic), as stored or rendered."""
+        seen = self._deep_seen
+        if seen is not None and resource in seen:
+            return seen[resource]
         deep = self.deep(resource)
         if deep is not None:
+            if seen is not None:
+                seen[resource] = deep
             return deep
         return list(self.tables.get(resource, {}).values())
 
@@ -280,7 +307,9 @@ class Store:
         refs = node[parts[0]]
         for ref in refs if isinstance(refs, list) else [refs]:
             if isinstance(ref, dict) and ("uuid" in ref or "id" in ref):
-                found = self._lookup(target_name, ref, None)
+                # By its key alone: a record renamed since is found, and its name shown.
+                key = {k: ref[k] for k in ("uuid", "id") if k in ref}
+                found = self._lookup(target_name, key, None)
                 if found is not None and "name" in found and "name" in ref:
                     ref["name"] = found["name"]
 
@@ -297,11 +326,15 @@ class Store:
             else:
                 check_params(params, COLLECTION_PARAMS, names)
                 scope = target.keys
-                rendered_all = [
-                    self.render(resource, r)
-                    for r in self.tables.get(resource.name, {}).values()
-                    if self._has_keys(r, scope)
-                ]
+                self._deep_seen = {}
+                try:
+                    rendered_all = [
+                        self.render(resource, r)
+                        for r in self.tables.get(resource.name, {}).values()
+                        if self._has_keys(r, scope)
+                    ]
+                finally:
+                    self._deep_seen = None
         fields = parse_fields(params.get("fields"))
         _check_order_by(params.get("order_by"), names)
         keys = self._shown_keys(resource, target)
@@ -385,20 +418,43 @@ class Store:
         """Validate a write on ``target`` now and return its plan; changes nothing.
 
         ``preset`` gives a POST's own keys (a scenario's stable uuids) instead of new ones.
+        The write's query arguments are :attr:`query` while its deep rules run, now and when
+        its effect applies.
         """
-        method = operation.method
+        query = dict(params)
         with self.lock:
-            self._check_parents(target)
-            if method == "POST":
-                _check_write_params(params, _WRITE_PARAMS, ())
-                return self._plan_post(operation, target, body or {}, preset or {})
-            if target.is_record:
-                _check_write_params(params, _WRITE_PARAMS, ())
-                key, _ = self._find(target)
-                if method == "PATCH":
-                    return self._plan_patch(operation, target, [key], body, params)
-                return self._plan_delete(operation, target, [key], params)
-            return self._plan_bulk(operation, target, body, params)
+            self.query = query
+            plan = self._plan_write(operation, target, body, params, preset or {})
+        effect = plan.effect
+
+        def apply() -> None:
+            with self.lock:
+                self.query = query
+                effect()
+
+        return dataclasses.replace(plan, effect=apply)
+
+    def _plan_write(
+        self,
+        operation: Operation,
+        target: Target,
+        body: Mapping[str, Any] | None,
+        params: Mapping[str, str],
+        preset: Mapping[str, Any],
+    ) -> WritePlan:
+        method = operation.method
+        own = self.behaviour(target.resource).params.get(method, frozenset())
+        self._check_parents(target)
+        if method == "POST":
+            _check_write_params(params, _WRITE_PARAMS | own, ())
+            return self._plan_post(operation, target, body or {}, preset)
+        if target.is_record:
+            _check_write_params(params, _WRITE_PARAMS | own, ())
+            key, _ = self._find(target)
+            if method == "PATCH":
+                return self._plan_patch(operation, target, [key], body, params)
+            return self._plan_delete(operation, target, [key], params)
+        return self._plan_bulk(operation, target, body, params)
 
     def _plan_post(
         self,
@@ -615,9 +671,10 @@ class Store:
         if operation.method == "PATCH":
             check_body(resource, body or {}, "patch")  # a bad body is named before the query
         names = [n for n, f in resource.fields.items() if f.get]
-        filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS}
+        own = self.behaviour(resource).params.get(operation.method, frozenset())
+        filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS | own}
         check_params(filters, (), names)
-        _check_write_params(params, _BULK_PARAMS, filters)
+        _check_write_params(params, _BULK_PARAMS | own, filters)
         if not filters:
             raise bad_value(
                 "query",
@@ -654,8 +711,18 @@ def _cut(resource: ResourceSpec, record: Record, fields: Sequence[str] | None) -
     if fields is not None and "**" in fields:
         return record
     asked = set(fields or ())
+    lists: dict[str, bool] = {}
+    for spec in resource.fields.values():
+        if spec.in_list is not None:
+            lists[spec.in_list] = lists.get(spec.in_list, True) and spec.expensive
     for name, spec in resource.fields.items():
         if spec.expensive and not any(name == a or name.startswith(a + ".") for a in asked):
+            _drop(record, name.split("."))
+    for name, expensive in lists.items():
+        # A list of objects whose every field is expensive goes too, empty or emptied.
+        if expensive and not any(
+            name == a or name.startswith(a + ".") or a.startswith(name + ".") for a in asked
+        ):
             _drop(record, name.split("."))
     return record
 
