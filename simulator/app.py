@@ -23,6 +23,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .errors import ApiError, bad_value
+from .journal import JOURNAL_BODY_BYTES, redact
 from .query import (
     COLLECTION_PARAMS,
     RECORD_PARAMS,
@@ -32,7 +33,6 @@ from .query import (
     query_collection,
 )
 from .query import select_fields as _select
-from .sim import JOURNAL_BODY_BYTES, redact
 
 if TYPE_CHECKING:
     from .faults import FaultRule

@@ -40,7 +40,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import DechunkedInput, ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
-from .sim import redact
+from .journal import redact
 from .tlsgen import generate_tls_files, server_context
 
 if TYPE_CHECKING:

@@ -13,7 +13,6 @@ import itertools
 import json
 import math
 import os
-import sys
 import threading
 import uuid as uuidlib
 from collections import deque
@@ -27,6 +26,7 @@ from .errors import ApiError, bad_value
 from .faults import FaultRule, FaultSet
 from .files import read_input_file
 from .jobs import DEFAULT_SCRIPT, EffectError, JobEngine, JobScript, ScriptError
+from .journal import JOURNAL_BODY_BYTES, JOURNAL_BYTES, retained_bytes
 from .model.body import check_body
 from .model.plan import WritePlan
 from .model.routes import Routes, method_not_allowed, unmodelled
@@ -56,11 +56,6 @@ DEFAULT_PASSWORD = "netapp1!"  # noqa: S105 - the documented default of a local 
 WRITE_METHODS = ("POST", "PATCH", "DELETE")
 #: 9999-12-31T23:59:59Z: ONTAP timestamps cannot go further.
 _LAST_TIME = 253_402_300_799.0
-#: Default bound on the request journal's memory (estimated bytes), besides its entry count.
-JOURNAL_BYTES = 64 * 1024 * 1024
-#: A request body larger than this is journaled as a one-line summary, not parsed and kept.
-JOURNAL_BODY_BYTES = 64 * 1024
-_REDACT = ("password", "passphrase", "secret", "token", "authorization")
 #: The largest scenario file read (a scenario of 10,000 volumes is about 2 MB).
 MAX_SCENARIO_BYTES = 16 * 1024 * 1024
 #: How deep a scenario file's JSON may nest (real ones nest 5 levels).
@@ -166,18 +161,6 @@ def parse_script(data: Any) -> JobScript:
         raise ApiError(400, "2", exc.message, exc.target) from None
 
 
-def redact(value: Any) -> Any:
-    """A copy of a JSON value with password-like fields replaced by ``"<redacted>"``."""
-    if isinstance(value, Mapping):
-        return {
-            k: "<redacted>" if any(word in str(k).lower() for word in _REDACT) else redact(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
 #: Scenarios shipped in the package, usable by name (``--scenario demo``) from anywhere.
 BUNDLED_SCENARIOS = Path(__file__).with_name("scenarios")
 
@@ -213,29 +196,6 @@ def _deeper_than(value: Any, limit: int) -> bool:
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
     return False
-
-
-def retained_bytes(value: Any) -> int:
-    """Rough memory a JSON-like value keeps alive: ``sys.getsizeof`` of every node, no recursion."""
-    size = sys.getsizeof
-    total, stack = 0, [value]
-    while stack:
-        item = stack.pop()
-        total += size(item)
-        if isinstance(item, dict):
-            for key, child in item.items():
-                total += size(key)
-                if isinstance(child, dict | list | tuple):
-                    stack.append(child)
-                else:
-                    total += size(child)
-        elif isinstance(item, list | tuple):
-            for child in item:
-                if isinstance(child, dict | list | tuple):
-                    stack.append(child)
-                else:
-                    total += size(child)
-    return total
 
 
 def load_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
