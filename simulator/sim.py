@@ -505,6 +505,8 @@ class Simulator:
                     self._store = Store(spec, self.lock, self.inventory.records_of)
                     self._routes = Routes(spec.operations)
                     self.inventory.holder = self._store.holder
+                    self._store.jobs = self.jobs
+                    self._store.take_script = self._take_script
         return self._routes, self._store
 
     def check_route(self, method: str, path: str) -> None:

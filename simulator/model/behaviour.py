@@ -14,7 +14,12 @@ record's shape (fields, types, keys and references still come from the declarati
   raise :class:`~simulator.jobs.EffectError` to fail the job instead;
 - ``render(store, record)``: fields derived on read (sizes, states), on a copy;
 - ``holds(store, kind, record)``: why ``record`` keeps the record of resource ``kind`` it
-  refers to from being deleted (a LUN holds its volume): an ApiError to answer, or None.
+  refers to from being deleted (a LUN holds its volume): an ApiError to answer, or None;
+- ``refers(store, record)``: ``(resource, uuid)`` of records ``record`` refers to beyond its
+  declared references (a SnapMirror relationship names its volumes by path), so that
+  ``holds`` is asked about them too;
+- ``seed(store)``: insert the records ONTAP creates itself (built-in policies, schedules),
+  when the store starts and after every reset.
 
 Hooks run under the store's lock. Behaviours are registered in :data:`BEHAVIOURS` by the
 modules of :mod:`simulator.model.deep`.
@@ -22,6 +27,7 @@ modules of :mod:`simulator.model.deep`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
@@ -58,6 +64,13 @@ class Behaviour:
     def holds(self, store: Store, kind: str, record: Record) -> ApiError | None:
         """Why ``record`` keeps the ``kind`` record it refers to from being deleted, or None."""
         return None
+
+    def refers(self, store: Store, record: Record) -> Iterable[tuple[str, str]]:
+        """``(resource, uuid)`` of records ``record`` names outside its declared references."""
+        return ()
+
+    def seed(self, store: Store) -> None:
+        """Insert the built-in records of this resource (or of those its rules need)."""
 
 
 #: The behaviour of each deep resource, by its declaration's name.
