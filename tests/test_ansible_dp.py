@@ -94,3 +94,49 @@ def test_rest_info_gathers_the_data_protection_subsets(snapmirror: PlaybookRun) 
     assert {"Asynchronous", "MirrorAllSnapshots"} <= policies
     snapshot_policies = {p["name"] for p in info["storage/snapshot-policies"]["records"]}
     assert snapshot_policies == {"default", "default-1weekly", "none"}
+
+
+# -- na_ontap_rest_cli -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def rest_cli(
+    playbook_bin: str, tls_sim: TlsSim, tmp_path_factory: pytest.TempPathFactory
+) -> PlaybookRun:
+    tls_sim.reset()
+    return run_playbook(playbook_bin, tls_sim, "rest_cli.yml", tmp_path_factory.mktemp("cli"))
+
+
+def test_the_rest_cli_playbook_succeeds_and_each_rerun_changes_nothing(
+    rest_cli: PlaybookRun,
+) -> None:
+    assert rest_cli.stats["failures"] == 0 and rest_cli.stats["ignored"] == 2
+    for step in ("volume create", "volume modify", "volume delete"):
+        assert_changed_then_idempotent(rest_cli, step)
+        assert rest_cli.tasks[f"{step} (re-run)"]["skipped"] is True
+    assert rest_cli.writes() == [
+        ("POST", "/api/private/cli/volume", 201),
+        ("PATCH", "/api/private/cli/volume", 200),
+        ("PATCH", "/api/private/cli/system/timeout", 200),
+        ("DELETE", "/api/private/cli/volume", 200),
+    ]
+    post = rest_cli.write("POST", "/api/private/cli/volume")
+    assert post["client_app"].startswith("netapp.ontap.na_ontap_rest_cli/")
+    assert post["body"]["size"] == "20m" and post["query"] == {"return_timeout": "30"}
+
+
+def test_the_cli_volume_is_the_one_rest_reads(rest_cli: PlaybookRun) -> None:
+    shown = rest_cli.tasks["volume show after create"]["msg"]["records"]
+    assert shown == [
+        {"vserver": "vs0", "volume": "cli_vol", "aggregate": "aggr1", "size": 20971520}
+    ]
+    rest = rest_cli.tasks["the volume is the one REST reads"]["ontap_info"]["storage/volumes"]
+    assert rest["records"][0]["name"] == "cli_vol" and rest["records"][0]["svm"]["name"] == "vs0"
+    modified = rest_cli.tasks["volume show after modify"]["msg"]["records"][0]
+    assert modified["comment"] == "set through the CLI" and modified["size"] == 40 * 1024 * 1024
+
+
+def test_the_passthroughs_refusals_reach_the_module(rest_cli: PlaybookRun) -> None:
+    assert "262179" in rest_cli.tasks["an unknown command fails"]["msg"]
+    assert "262220" in rest_cli.tasks["fields=* is refused"]["msg"]
+    options = rest_cli.tasks["volume methods"]["msg"]
+    assert options["Allow"] == "GET, POST, PATCH, DELETE, OPTIONS"
+    assert rest_cli.tasks["session timeout show"]["msg"]["records"] == [{"timeout": 15}]
