@@ -934,12 +934,58 @@ def _commands() -> list[Command]:
 
 COMMANDS: Mapping[str, Command] = {command.path: command for command in _commands()}
 
+#: Commands NetApp's Ansible collection uses that the simulator does not model (yet): ONTAP
+#: has them, so they are refused as not modelled (405), not as unknown commands.
+NOT_MODELLED = frozenset(
+    {
+        "network/bgp/config",
+        "network/port/broadcast-domain/remove-ports",
+        "security/login/role/config",
+        "snaplock/compliance-clock",
+        "snaplock/compliance-clock/initialize",
+        "sp/reboot-sp",
+        "storage/disk/assign",
+        "storage/disk/partition",
+        "storage/disk/partition/assign",
+        "storage/disk/partition/removeowner",
+        "storage/disk/removeowner",
+        "system/node/autosupport/check/details",
+        "ucadmin",
+        "vserver/active-directory/preferred-dc",
+        "vserver/active-directory/preferred-dc/add",
+        "vserver/active-directory/preferred-dc/remove",
+        "vserver/cifs/users-and-groups/local-user",
+        "vserver/fpolicy/policy",
+        "vserver/fpolicy/policy/event",
+        "vserver/fpolicy/policy/external-engine",
+        "vserver/fpolicy/policy/scope",
+        "vserver/security/file-directory",
+        "vserver/security/file-directory/apply",
+        "vserver/security/file-directory/ntfs",
+        "vserver/security/file-directory/policy",
+        "vserver/security/file-directory/policy/task",
+        "vserver/security/file-directory/policy/task/add",
+        "vserver/security/file-directory/policy/task/remove",
+    }
+)
+
 
 # -- the passthrough -----------------------------------------------------------------------------
 def unknown_command(path: str) -> ApiError:
     """ONTAP's 404 for a path under /api/private/cli that names no command it knows."""
     shown = " ".join(part for part in path.split("/") if part)
     return ApiError(404, "262179", f'Unexpected argument "{shown}": not a CLI command.', shown)
+
+
+def not_modelled(path: str) -> ApiError:
+    """405 for a command ONTAP has that the simulator does not model: refused, never faked."""
+    shown = " ".join(part for part in path.split("/") if part)
+    return ApiError(
+        405,
+        "3",
+        f'The simulator does not model the CLI command "{shown}" yet '
+        "(see docs/cli-passthrough.md).",
+    )
 
 
 def _field_names(command: Command, names: Iterable[str], where: str) -> None:
@@ -996,6 +1042,8 @@ def execute(
     """Run the CLI command at ``path`` (below /api/private/cli) as ONTAP's passthrough does."""
     command = COMMANDS.get(path.strip("/"))
     if command is None:
+        if path.strip("/") in NOT_MODELLED:
+            raise not_modelled(path)
         raise unknown_command(path)
     allowed = command.methods()
     if method not in allowed:
@@ -1066,7 +1114,11 @@ def register_cli(
         if method == "OPTIONS":
             found = COMMANDS.get(command.strip("/"))
             if found is None:
-                raise unknown_command(command)
+                raise (
+                    not_modelled(command)
+                    if command.strip("/") in NOT_MODELLED
+                    else (unknown_command(command))
+                )
             return respond(200, {}, {"Allow": ", ".join([*found.methods(), "OPTIONS"])})
         params = {key: request.args.getlist(key)[-1] for key in request.args}
         body = read_body(required=False) if method != "GET" else None

@@ -408,3 +408,12 @@ def test_every_command_documents_itself_and_takes_get_or_a_write() -> None:
         assert command.doc, path
         assert command.methods(), path
         assert set(command.keys) <= set(command.fields), path
+
+
+@pytest.mark.parametrize("path", ["ucadmin", "vserver/fpolicy/policy", "storage/disk/assign"])
+def test_a_command_ontap_has_but_the_simulator_does_not_model_is_refused_as_such(
+    api: FlaskClient, path: str
+) -> None:
+    status, answer = call(api, "GET", f"{CLI}/{path}")
+    assert (status, answer["error"]["code"]) == (405, "3")
+    assert "does not model the CLI command" in answer["error"]["message"]
