@@ -417,3 +417,17 @@ def test_a_command_ontap_has_but_the_simulator_does_not_model_is_refused_as_such
     status, answer = call(api, "GET", f"{CLI}/{path}")
     assert (status, answer["error"]["code"]) == (405, "3")
     assert "does not model the CLI command" in answer["error"]["message"]
+
+
+def test_the_docs_name_every_command_served_and_not_modelled() -> None:
+    from pathlib import Path
+
+    from simulator.cli_passthrough import NOT_MODELLED
+
+    doc = (Path(__file__).parent.parent / "docs" / "cli-passthrough.md").read_text()
+    for path in COMMANDS:
+        last = path.rsplit("/", 1)[-1]
+        assert f"`{path}`" in doc or f"`{last}`" in doc, path
+    flat = " ".join(doc.split())
+    for path in NOT_MODELLED:
+        assert f"`{path.replace('/', ' ')}`" in flat, path
