@@ -113,7 +113,9 @@ def test_unknown_fields_and_arguments_are_refused(api: FlaskClient) -> None:
 
 
 def test_queries_take_ontaps_syntax(api: FlaskClient) -> None:
-    names = lambda query: [r["volume"] for r in records(api, f"{CLI}/volume?{query}")]  # noqa: E731
+    def names(query: str) -> list[str]:
+        return [r["volume"] for r in records(api, f"{CLI}/volume?{query}")]
+
     assert names("volume=v*") == ["v1", "v2"]
     assert names("volume=!v1&vserver=vs0") == ["v2"]
     assert names("volume=v1|w1") == ["v1", "w1"]

@@ -15,6 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from simulator import Simulator
+from simulator.clock import VirtualClock
 
 HEADERS = {"Authorization": "Basic " + base64.b64encode(b"admin:netapp1!").decode()}
 AGGR = [{"name": "aggr1"}]
@@ -55,7 +56,7 @@ def call(api: FlaskClient, method: str, path: str, body: Any = None) -> tuple[in
 def refused(api: FlaskClient, method: str, path: str, body: Any = None) -> tuple[int, str]:
     status, answer = call(api, method, path, body)
     assert "error" in answer, answer
-    return status, answer["error"]["code"]
+    return status, str(answer["error"]["code"])
 
 
 def relate(api: FlaskClient, source: str = "vs0:src", destination: str = "vs1:dst") -> str:
@@ -544,3 +545,13 @@ def test_a_volume_belongs_to_one_consistency_group(api: FlaskClient) -> None:
     assert refused(api, "POST", GROUPS, again) == (409, "53411860")
     second = {"name": "cg2", "svm": {"name": "vs0"}, "volumes": add("src")}
     assert refused(api, "POST", GROUPS, second) == (400, "53411865")
+
+
+def test_a_get_sees_a_job_that_ended_though_nobody_polled_it(
+    sim: Simulator, api: FlaskClient
+) -> None:
+    body = {"source": {"path": "vs0:src"}, "destination": {"path": "vs1:dst"}}
+    assert call(api, "POST", RELATIONSHIPS, body)[0] == 202
+    assert isinstance(sim.clock, VirtualClock)
+    sim.clock.advance(5)  # the clock alone: nothing has settled the job engine
+    assert call(api, "GET", RELATIONSHIPS)[1]["num_records"] == 1
