@@ -313,7 +313,8 @@ def rest_object(
         args: Record,
         params: Mapping[str, str],
     ) -> Answer:
-        body = _rest_body(command, args)
+        changeable = [name for name in command.fields if name not in command.keys]
+        body = _rest_body(command, args, allowed=changeable)
         for record in selected or []:
             _plan_and_apply(sim, "PATCH", rest.record_path(record), dict(body))
         return Answer(200, {"num_records": len(selected or [])})

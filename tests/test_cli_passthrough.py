@@ -110,6 +110,7 @@ def test_unknown_fields_and_arguments_are_refused(api: FlaskClient) -> None:
     assert error(api, "GET", f"{CLI}/volume?colour=red") == (404, "262179")
     assert error(api, "PATCH", f"{CLI}/volume?volume=v1", {"colour": "red"}) == (400, "262179")
     assert error(api, "PATCH", f"{CLI}/volume?volume=v1", {"uuid": "x"}) == (400, "2")
+    assert error(api, "PATCH", f"{CLI}/volume?volume=v1", {"volume": "v9"}) == (400, "2")
 
 
 def test_queries_take_ontaps_syntax(api: FlaskClient) -> None:
@@ -239,6 +240,9 @@ def test_a_query_based_delete_deletes_what_it_selects(sim: Simulator, api: Flask
     assert status == 202
     sim.advance(5)
     assert [r["volume"] for r in records(api, f"{CLI}/volume?vserver=vs0")] == []
+    # Several at once apply at once.
+    assert call(api, "DELETE", f"{CLI}/volume?vserver=vs1")[1] == {"num_records": 2}
+    assert records(api, f"{CLI}/volume") == []
 
 
 def test_a_volume_move_through_the_cli_moves_the_rest_volume(
