@@ -23,6 +23,7 @@ passthrough's rules, as ONTAP applies them (sources in docs/cli-passthrough.md):
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -643,6 +644,35 @@ def settings(
     return records
 
 
+#: What ``snaplock compliance-clock show`` says of a node whose clock was never initialized.
+CLOCK_NOT_CONFIGURED = "ComplianceClock is not configured."
+_compliance_settings = settings(
+    "snaplock/compliance-clock", lambda sim: [{"node": n, "configured": False} for n in _nodes(sim)]
+)
+
+
+def _compliance_clocks(sim: Simulator) -> list[Record]:
+    """Each node's SnapLock compliance clock: the cluster's time once initialized."""
+    now = time.strftime("%a %b %d %H:%M:%S UTC %Y +00:00", time.gmtime(sim.clock.now()))
+    with sim.store.lock:
+        rows = _compliance_settings(sim)
+        for row in rows:
+            row["time"] = now if row["configured"] else CLOCK_NOT_CONFIGURED
+        return rows
+
+
+def _initialize_clock(
+    sim: Simulator, command: Command, record: Record, args: Record, params: Mapping[str, str]
+) -> Answer | None:
+    with sim.store.lock:
+        if record["configured"]:
+            raise bad_value(
+                "node", f'The compliance clock of node "{record["node"]}" is already initialized.'
+            )
+        record["configured"] = True
+    return None
+
+
 def _modify_setting(
     sim: Simulator,
     command: Command,
@@ -872,6 +902,23 @@ def _commands() -> list[Command]:
             lambda sim: [sim.inventory.cluster()],
             doc="version: the cluster's version string",
         ),
+        Command(
+            "snaplock/compliance-clock",
+            ("node",),
+            {"node": ro("node"), "time": ro("time")},
+            _compliance_clocks,
+            doc="snaplock compliance-clock show: per node, not configured until initialized",
+        ),
+        Command(
+            "snaplock/compliance-clock/initialize",
+            ("node",),
+            {"node": ro("node"), "time": ro("time")},
+            _compliance_clocks,
+            get=False,
+            post=action(_initialize_clock, args=()),
+            patch=action(_initialize_clock, args=()),
+            doc="snaplock compliance-clock initialize: the node's clock starts from the cluster's",
+        ),
         _setting(
             "system/timeout",
             (),
@@ -893,6 +940,7 @@ def _commands() -> list[Command]:
                 "node": ro("node"),
                 "enabled": _same("enabled", _boolean),
                 "auto_giveback": _same("auto_giveback", _boolean),
+                "auto_giveback_after_panic": _same("auto_giveback_after_panic", _boolean),
                 "partner_name": ro("partner_name"),
                 "possible": ro("possible"),
             },
@@ -901,6 +949,7 @@ def _commands() -> list[Command]:
                     "node": n,
                     "enabled": False,
                     "auto_giveback": False,
+                    "auto_giveback_after_panic": False,
                     "partner_name": "-",
                     "possible": False,
                 }
@@ -942,8 +991,6 @@ NOT_MODELLED = frozenset(
         "network/bgp/config",
         "network/port/broadcast-domain/remove-ports",
         "security/login/role/config",
-        "snaplock/compliance-clock",
-        "snaplock/compliance-clock/initialize",
         "sp/reboot-sp",
         "storage/disk/assign",
         "storage/disk/partition",

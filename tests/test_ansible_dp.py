@@ -140,3 +140,39 @@ def test_the_passthroughs_refusals_reach_the_module(rest_cli: PlaybookRun) -> No
     options = rest_cli.tasks["volume methods"]["msg"]
     assert options["Allow"] == "GET, POST, PATCH, DELETE, OPTIONS"
     assert rest_cli.tasks["session timeout show"]["msg"]["records"] == [{"timeout": 15}]
+
+
+# -- modules that change settings through the passthrough ----------------------------------------
+SETTING_MODULES = (
+    "cli timeout",
+    "cluster ha",
+    "storage auto giveback",
+    "disk options",
+    "snaplock clock",
+)
+
+
+@pytest.fixture(scope="module")
+def cli_settings(
+    playbook_bin: str, tls_sim: TlsSim, tmp_path_factory: pytest.TempPathFactory
+) -> PlaybookRun:
+    tls_sim.reset()
+    return run_playbook(playbook_bin, tls_sim, "cli_settings.yml", tmp_path_factory.mktemp("set"))
+
+
+def test_modules_built_on_the_passthrough_change_settings_then_rerun_without_change(
+    cli_settings: PlaybookRun,
+) -> None:
+    assert cli_settings.stats["failures"] == 0
+    for step in SETTING_MODULES:
+        assert_changed_then_idempotent(cli_settings, step)
+    assert [(w[0], w[1]) for w in cli_settings.writes()] == [
+        ("PATCH", "/api/private/cli/system/timeout"),
+        ("PATCH", "/api/private/cli/cluster/ha"),
+        ("PATCH", "/api/private/cli/storage/failover"),
+        ("PATCH", "/api/private/cli/storage/disk/option"),
+        ("PATCH", "/api/private/cli/snaplock/compliance-clock/initialize"),
+    ]
+    bodies = [e["body"] for e in cli_settings.journal if e["method"] == "PATCH"]
+    assert bodies[2] == {"auto_giveback": True, "auto_giveback_after_panic": True}
+    assert bodies[3] == {"autoassign": False, "autoassign_policy": "shelf"}

@@ -437,3 +437,25 @@ def test_the_docs_name_every_command_served_and_not_modelled() -> None:
     flat = " ".join(doc.split())
     for path in NOT_MODELLED:
         assert f"`{path.replace('/', ' ')}`" in flat, path
+
+
+def test_a_compliance_clock_is_not_configured_until_initialized(
+    sim: Simulator, api: FlaskClient
+) -> None:
+    clock = f"{CLI}/snaplock/compliance-clock?node=cluster1-01&fields=time"
+    assert records(api, clock)[0]["time"] == "ComplianceClock is not configured."
+    path = f"{CLI}/snaplock/compliance-clock/initialize?node=cluster1-01"
+    assert call(api, "PATCH", path, {})[1] == {"num_records": 1}
+    assert records(api, clock)[0]["time"] == "Mon Jan 01 00:00:00 UTC 2024 +00:00"
+    sim.advance(3600)
+    assert records(api, clock)[0]["time"] == "Mon Jan 01 01:00:00 UTC 2024 +00:00"
+    assert error(api, "PATCH", path, {}) == (400, "2")
+
+
+def test_storage_failover_auto_giveback_after_panic(api: FlaskClient) -> None:
+    body = {"auto_giveback": True, "auto_giveback_after_panic": True}
+    assert call(api, "PATCH", f"{CLI}/storage/failover?node=cluster1-01", body)[0] == 200
+    shown = records(api, f"{CLI}/storage/failover?fields=auto_giveback,auto_giveback_after_panic")
+    assert shown == [
+        {"node": "cluster1-01", "auto_giveback": True, "auto_giveback_after_panic": True}
+    ]
