@@ -3,8 +3,9 @@
 
 ``na_ontap_snapmirror`` creates, re-runs, changes, breaks and deletes a relationship
 (tests/ansible/snapmirror.yml), ``na_ontap_rest_info`` gathers the data protection subsets,
-and ``na_ontap_rest_cli`` drives a volume through the CLI passthrough (tests/ansible/
-rest_cli.yml). The helpers and the skip-unless-Ansible rule are tests/test_ansible.py's.
+``na_ontap_rest_cli`` drives a volume through the CLI passthrough (tests/ansible/
+rest_cli.yml), and five modules built on the passthrough change settings (tests/ansible/
+cli_settings.yml). The helpers and the skip-unless-Ansible rule are tests/test_ansible.py's.
 """
 
 from __future__ import annotations
