@@ -555,8 +555,10 @@ def create_app(sim: Simulator) -> Flask:
 
     # -- control API ----------------------------------------------------------------------
     from .board import register_ui
+    from .cli_passthrough import register_cli
     from .control import register_control
 
+    register_cli(app, sim, _json_response, _body)
     register_control(app, sim, _json_response, _body)
     register_ui(app, sim, _json_response, _body)
     return app

@@ -593,6 +593,8 @@ class Simulator:
                     self._routes = Routes(spec.operations)
                     self.inventory.holder = self._store.holder
                     self.inventory.released = self._store.release
+                    self._store.jobs = self.jobs
+                    self._store.take_script = self._take_script
         return self._routes, self._store
 
     def check_route(self, method: str, path: str) -> None:

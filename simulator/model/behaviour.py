@@ -19,6 +19,11 @@ record's shape (fields, types, keys and references still come from the declarati
   resource ``kind`` it refers to (a LUN map with its LUN) when :meth:`Store.release
   <simulator.model.store.Store.release>` is told that record is gone; the store then deletes
   it and runs its ``applied(..., "delete", ...)``, which may release what goes with it.
+- ``refers(store, record)``: ``(resource, uuid)`` of records ``record`` refers to beyond its
+  declared references (a SnapMirror relationship names its volumes by path), so that
+  ``holds`` is asked about them too;
+- ``seed(store)``: insert the records ONTAP creates itself (built-in policies, schedules),
+  when the store starts and after every reset.
 
 ``params`` names the query arguments a write takes besides ``return_timeout`` and
 ``return_records``, by method (``{"DELETE": {"allow_delete_while_mapped"}}``); while a hook
@@ -30,7 +35,7 @@ modules of :mod:`simulator.model.deep`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
@@ -72,6 +77,13 @@ class Behaviour:
     def goes_with(self, store: Store, kind: str, record: Record) -> bool:
         """Whether ``record`` is deleted with the ``kind`` record it refers to."""
         return False
+
+    def refers(self, store: Store, record: Record) -> Iterable[tuple[str, str]]:
+        """``(resource, uuid)`` of records ``record`` names outside its declared references."""
+        return ()
+
+    def seed(self, store: Store) -> None:
+        """Insert the built-in records of this resource (or of those its rules need)."""
 
 
 #: The behaviour of each deep resource, by its declaration's name.

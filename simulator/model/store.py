@@ -20,7 +20,7 @@ import threading
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ApiError, bad_value, duplicate, not_found
 from ..jobs import EffectError
@@ -40,6 +40,9 @@ from .behaviour import BEHAVIOURS, Behaviour
 from .body import check_body, check_required
 from .plan import WritePlan
 from .spec import ApiSpec, Operation, ResourceSpec
+
+if TYPE_CHECKING:
+    from ..jobs import JobEngine, JobScript
 
 __all__ = ["DeepRecords", "Store", "Target", "deep_merge", "fill_path", "path_variables"]
 
@@ -136,6 +139,12 @@ class Store:
         self._by_record_path = {
             _normal(r.record_path): r for r in spec.resources.values() if r.record_path
         }
+        #: The simulator's job engine, and the script the next write on (method, path)
+        #: takes: deep models that run work in the background (a SnapMirror transfer, which
+        #: ONTAP answers at once) start jobs with them. Set by the Simulator.
+        self.jobs: JobEngine | None = None
+        self.take_script: Callable[[str, str], JobScript] | None = None
+        self._seed()
 
     @staticmethod
     def behaviour(resource: ResourceSpec) -> Behaviour:
@@ -151,6 +160,7 @@ class Store:
             if resource is None:
                 continue
             fields = [f for f, t in resource.references.items() if t == target_name]
+            behaviour = self.behaviour(resource)
             for record in table.values():
                 for field in fields:
                     ref = get_path(record, field)
@@ -161,6 +171,9 @@ class Store:
                     ):
                         found.append((resource, record))
                         break
+                else:
+                    if (target_name, value) in behaviour.refers(self, record):
+                        found.append((resource, record))
         return found
 
     def holder(self, kind: str, value: str) -> ApiError | None:
@@ -195,6 +208,11 @@ class Store:
             self.tables = {}
             self._ids = {}
             self.generation += 1
+            self._seed()
+
+    def _seed(self) -> None:
+        for behaviour in BEHAVIOURS.values():
+            behaviour.seed(self)
 
     def records_of(self, resource: str) -> list[Record]:
         """Every record of ``resource`` (deep or generic), as stored or rendered."""
@@ -314,7 +332,9 @@ class Store:
                     ref["name"] = found["name"]
 
     def read(self, target: Target, params: Mapping[str, str]) -> Record:
-        """Answer a GET on ``target``."""
+        """Answer a GET on ``target`` (after settling jobs: it sees every job ended by now)."""
+        if self.jobs is not None:
+            self.jobs.settle()
         resource = target.resource
         names = [n for n, f in resource.fields.items() if f.get]
         with self.lock:

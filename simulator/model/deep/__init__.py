@@ -5,4 +5,7 @@ Importing this package registers every behaviour; each module holds one family.
 
 from __future__ import annotations
 
-from . import san  # noqa: F401
+from . import (
+    dp,  # noqa: F401
+    san,  # noqa: F401
+)
