@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from netapp_ontap import HostConnection
+from netapp_host import connected, served
 from netapp_ontap.error import NetAppRestError
 from netapp_ontap.resources import (
     Igroup,
@@ -26,14 +26,13 @@ from netapp_ontap.resources import (
     Volume,
 )
 
-from simulator import ServerHandle, Simulator, serve
+from simulator import ServerHandle, Simulator
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:`Number` field should not be instantiated:"
     "marshmallow.warnings.ChangedInMarshmallow4Warning"
 )
 
-PASSWORD = "netapp1!"
 SVM = {"name": "vs0"}
 MIB = 1024 * 1024
 IQN1, IQN2 = "iqn.1998-01.com.vmware:host1", "iqn.1998-01.com.vmware:host2"
@@ -50,28 +49,14 @@ SCENARIO = {
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[Simulator, ServerHandle]]:
-    sim = Simulator(clock="real", password=PASSWORD, scenario=SCENARIO)
-    with serve(sim) as handle:
-        yield sim, handle
+    with served(SCENARIO) as running:
+        yield running
 
 
 @pytest.fixture
 def sim(server: tuple[Simulator, ServerHandle]) -> Iterator[Simulator]:
-    sim, handle = server
-    with HostConnection(
-        handle.host,
-        port=handle.port,
-        scheme="http",
-        username="admin",
-        password=PASSWORD,
-        verify=False,
-        poll_interval=0.02,
-    ):
-        try:
-            yield sim
-        finally:
-            assert sim.errors == []
-            sim.reset()
+    with connected(server) as sim:
+        yield sim
 
 
 def refused(call: Any, *args: Any, **kwargs: Any) -> tuple[int, str]:
