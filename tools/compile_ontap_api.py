@@ -29,7 +29,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from datafile import render, write_or_check
+from datafile import (
+    FLAG_EXPENSIVE,
+    FLAG_GET,
+    FLAG_LIST,
+    FLAG_PATCH,
+    FLAG_POST,
+    LeafRow,
+    encode_fields,
+    render,
+    write_or_check,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = ROOT / "simulator" / "model"
@@ -41,16 +51,6 @@ MAX_DEPTH = 12
 #: How often one schema may nest inside itself (igroups in igroups: ONTAP allows three levels).
 MAX_RECURSION = 3
 
-TYPE_CODES = {
-    "string": "s",
-    "integer": "i",
-    "number": "n",
-    "boolean": "b",
-    "date-time": "d",
-    "object": "o",
-    "any": "a",
-}
-FLAG_LIST, FLAG_GET, FLAG_POST, FLAG_PATCH, FLAG_EXPENSIVE = 1, 2, 4, 8, 16
 METHODS = ("get", "post", "patch")
 METHOD_FLAGS = {"get": FLAG_GET, "post": FLAG_POST, "patch": FLAG_PATCH}
 FIELD_LISTS = {"get": "gettable_fields", "post": "postable_fields", "patch": "patchable_fields"}
@@ -613,31 +613,25 @@ def compile_api() -> tuple[dict[str, Any], Report, list[Resource], dict[str, str
     enums: dict[tuple[str, ...], int] = {}
     out_resources = []
     for res in resources:
-        fields = []
-        previous = ""
-        for leaf in res.leaves.values():
-            flags = (FLAG_LIST if leaf.is_list else 0) | (FLAG_EXPENSIVE if leaf.expensive else 0)
-            for method in leaf.methods:
-                flags |= METHOD_FLAGS[method]
-            shared = _common_prefix(previous, leaf.name)
-            previous = leaf.name
-            row: list[Any] = [
-                shared,
-                leaf.name[shared:],
-                TYPE_CODES[leaf.type],
-                flags,
-                len(leaf.in_list) if leaf.in_list else 0,
-            ]
-            extras = [
-                enums.setdefault(leaf.enum, len(enums)) if leaf.enum else None,
-                _number(leaf.minimum),
-                _number(leaf.maximum),
-                leaf.min_length,
-                leaf.max_length,
-            ]
-            while extras and extras[-1] is None:
-                extras.pop()
-            fields.append(row + extras)
+        fields = encode_fields(
+            (
+                LeafRow(
+                    leaf.name,
+                    leaf.type,
+                    (FLAG_LIST if leaf.is_list else 0)
+                    | (FLAG_EXPENSIVE if leaf.expensive else 0)
+                    | sum(METHOD_FLAGS[m] for m in set(leaf.methods)),
+                    leaf.in_list,
+                    leaf.enum,
+                    leaf.minimum,
+                    leaf.maximum,
+                    leaf.min_length,
+                    leaf.max_length,
+                )
+                for leaf in res.leaves.values()
+            ),
+            enums,
+        )
         out_resources.append(
             [
                 res.name,
@@ -669,17 +663,6 @@ def compile_api() -> tuple[dict[str, Any], Report, list[Resource], dict[str, str
         "operations": out_ops,
     }
     return data, report, resources, path_owner
-
-
-def _common_prefix(a: str, b: str) -> int:
-    same = itertools.takewhile(lambda pair: pair[0] == pair[1], zip(a, b, strict=False))
-    return sum(1 for _ in same)
-
-
-def _number(value: float | None) -> float | int | None:
-    if value is None:
-        return None
-    return int(value) if value == int(value) else value
 
 
 def print_report(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
 import json
 import re
 import subprocess
@@ -28,7 +27,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from datafile import render, write_or_check
+from datafile import (
+    FLAG_GET,
+    FLAG_LIST,
+    FLAG_PATCH,
+    FLAG_POST,
+    LeafRow,
+    encode_fields,
+    render,
+    write_or_check,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = ROOT / "simulator" / "model"
@@ -47,16 +55,6 @@ MAX_DEPTH = 12
 #: How often one model may nest inside itself along a path.
 MAX_RECURSION = 3
 
-TYPE_CODES = {
-    "string": "s",
-    "integer": "i",
-    "number": "n",
-    "boolean": "b",
-    "date-time": "d",
-    "object": "o",
-    "any": "a",
-}
-FLAG_LIST, FLAG_GET, FLAG_POST, FLAG_PATCH = 1, 2, 4, 8
 NOTES = {
     "fields": "the record model of the operations' payloads (GET), and the body models of their"
     " POST and PATCH (an action's fields are its POST body's); leaves sorted by name",
@@ -845,36 +843,26 @@ def _encode(resources: list[Resource]) -> dict[str, Any]:
     enums: dict[tuple[str, ...], int] = {}
     rows = []
     for res in resources:
-        fields = []
-        previous = ""
-        for leaf in res.leaves.values():
-            flags = FLAG_LIST if leaf.is_list else 0
-            flags |= (FLAG_GET if leaf.get else 0) | (FLAG_POST if leaf.post else 0)
-            flags |= FLAG_PATCH if leaf.patch else 0
-            shared = sum(
-                1
-                for _ in itertools.takewhile(
-                    lambda p: p[0] == p[1], zip(previous, leaf.name, strict=False)
+        fields = encode_fields(
+            (
+                LeafRow(
+                    leaf.name,
+                    leaf.type,
+                    (FLAG_LIST if leaf.is_list else 0)
+                    | (FLAG_GET if leaf.get else 0)
+                    | (FLAG_POST if leaf.post else 0)
+                    | (FLAG_PATCH if leaf.patch else 0),
+                    leaf.in_list,
+                    leaf.enum,
+                    leaf.minimum,
+                    leaf.maximum,
+                    leaf.min_length,
+                    leaf.max_length,
                 )
-            )
-            previous = leaf.name
-            row: list[Any] = [
-                shared,
-                leaf.name[shared:],
-                TYPE_CODES[leaf.type],
-                flags,
-                len(leaf.in_list) if leaf.in_list else 0,
-            ]
-            extras = [
-                enums.setdefault(leaf.enum, len(enums)) if leaf.enum else None,
-                _number(leaf.minimum),
-                _number(leaf.maximum),
-                leaf.min_length,
-                leaf.max_length,
-            ]
-            while extras and extras[-1] is None:
-                extras.pop()
-            fields.append(row + extras)
+                for leaf in res.leaves.values()
+            ),
+            enums,
+        )
         rows.append(
             [
                 res.name,
@@ -889,12 +877,6 @@ def _encode(resources: list[Resource]) -> dict[str, Any]:
             ]
         )
     return {"enums": [list(e) for e in enums], "resources": rows}
-
-
-def _number(value: float | None) -> float | int | None:
-    if value is None:
-        return None
-    return int(value) if value == int(value) else value
 
 
 def print_report(data: Mapping[str, Any], report: Report, resources: list[Resource]) -> None:

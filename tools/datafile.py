@@ -3,10 +3,77 @@ checking it (``--check`` names what is stale rather than dumping a diff)."""
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+TYPE_CODES = {
+    "string": "s",
+    "integer": "i",
+    "number": "n",
+    "boolean": "b",
+    "date-time": "d",
+    "object": "o",
+    "any": "a",
+}
+FLAG_LIST, FLAG_GET, FLAG_POST, FLAG_PATCH, FLAG_EXPENSIVE = 1, 2, 4, 8, 16
+
+
+@dataclass(frozen=True)
+class LeafRow:
+    """One field as the data file stores it (what ``simulator/model/spec.py`` decodes)."""
+
+    name: str
+    type: str
+    flags: int
+    in_list: str | None
+    enum: tuple[str, ...] | None
+    minimum: float | None
+    maximum: float | None
+    min_length: int | None
+    max_length: int | None
+
+
+def encode_fields(leaves: Iterable[LeafRow], enums: dict[tuple[str, ...], int]) -> list[list[Any]]:
+    """A resource's fields as compact rows: each name shares a prefix with the one before, enums
+    are indexes into ``enums`` (filled as met), trailing empty values are left out."""
+    rows: list[list[Any]] = []
+    previous = ""
+    for leaf in leaves:
+        shared = sum(
+            1
+            for _ in itertools.takewhile(
+                lambda p: p[0] == p[1], zip(previous, leaf.name, strict=False)
+            )
+        )
+        previous = leaf.name
+        row: list[Any] = [
+            shared,
+            leaf.name[shared:],
+            TYPE_CODES[leaf.type],
+            leaf.flags,
+            len(leaf.in_list) if leaf.in_list else 0,
+        ]
+        extras = [
+            enums.setdefault(leaf.enum, len(enums)) if leaf.enum else None,
+            _number(leaf.minimum),
+            _number(leaf.maximum),
+            leaf.min_length,
+            leaf.max_length,
+        ]
+        while extras and extras[-1] is None:
+            extras.pop()
+        rows.append(row + extras)
+    return rows
+
+
+def _number(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
 
 
 def render(data: Mapping[str, Any]) -> str:
