@@ -607,8 +607,13 @@ class Simulator:
         self.routes.match(method, path)
 
     def read(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        """Answer a GET on ``path`` (a record, a collection or a singleton) as ONTAP does."""
+        """Answer a GET on ``path`` (a record, a collection or a singleton) as ONTAP does.
+
+        Jobs that ended by now have applied their effects first, whether or not anyone polled
+        them: a volume is there once its job is over.
+        """
         path = _normalise(path)
+        self.jobs.settle()
         if self.inventory.handles("GET", path):
             return self.inventory.read(path, params)
         route = self.routes.match("GET", path)
@@ -639,6 +644,7 @@ class Simulator:
         """
         path = _normalise(path)
         return_timeout = parse_int(params, "return_timeout", 0, 120) or 0
+        self.jobs.settle()  # a write is checked against every job that ended by now
         return_records = parse_bool(params, "return_records", False)
         plan = self._plan(method, path, body, params)
         headers = {"Location": plan.location} if plan.location else {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import time
 import zipfile
 from pathlib import Path
 
@@ -109,3 +110,19 @@ def test_fields_and_filters_take_every_schema_field_of_deep_resources(api: Api) 
     assert api("GET", "/api/cluster/nodes?location=lab").json["num_records"] == 0
     assert_error(api("GET", "/api/cluster?fields=no_such_field"), 400, "262197", "fields")
     assert_error(api("GET", "/api/cluster/nodes?fields=no.such"), 400, "262197", "fields")
+
+
+def test_a_finished_jobs_effect_shows_without_anyone_polling_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The volume exists once its job is over, as on a cluster, not once a client polls it."""
+    monkeypatch.delenv("ONTAP_SIM_PASSWORD", raising=False)
+    api = Api(Simulator(clock="real"))
+    api.sim.script(
+        "POST",
+        "/api/storage/volumes",
+        [{"state": "running", "seconds": 0.05}, {"state": "success"}],
+    )
+    assert api.post_volume("v1").status_code == 202
+    time.sleep(0.2)  # the job is over on the real clock; nobody has read it
+    assert api("GET", "/api/storage/volumes?name=v1").json["num_records"] == 1
