@@ -87,7 +87,12 @@ def _scalar_text(value: Any) -> str:
 
 
 def _match_one(value: Any, pattern: str) -> bool:
-    """Whether one scalar ``value`` matches one ONTAP query term (no ``|`` or ``!``)."""
+    """Whether one scalar ``value`` matches one ONTAP query term (no ``|`` or ``!``).
+
+    A term in double quotes is taken literally (``name="q*1"``: no wildcard, no operator).
+    """
+    if len(pattern) >= 2 and pattern.startswith('"') and pattern.endswith('"'):
+        return _scalar_text(value) == pattern[1:-1]
     for op in ("<=", ">=", "<", ">"):
         if pattern.startswith(op):
             bound = _as_number(pattern[len(op) :])
@@ -130,7 +135,10 @@ def matches(record: Mapping[str, Any], field: str, query: str) -> bool:
         elif value is _MISSING:
             hit = False
         else:
-            hit = any(_match_one(v, term) for v in _flatten(value) if v is not None)
+            # An object matches by its name: netapp.ontap's na_ontap_qtree filters qtrees
+            # with volume=<name> (INFERRED: it finds the qtree of that volume on clusters).
+            scalars = (v.get("name") if isinstance(v, Mapping) else v for v in _flatten(value))
+            hit = any(_match_one(v, term) for v in scalars if v is not None)
         if hit != negate:
             return True
     return False

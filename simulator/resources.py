@@ -152,6 +152,7 @@ _VOLUME_EXAMPLE: Record = {
     "files": {"maximum": 0, "used": 0},
     "snaplock": {"type": "non_snaplock"},
     "analytics": {"state": "off"},
+    "quota": {"state": "off"},
     "_tags": [],
     "create_time": "",
     "_links": _links("/"),
@@ -163,7 +164,7 @@ _VOLUME_UNMODELLED = (
     "access_time_enabled", "activity_tracking", "anti_ransomware", "application", "clone",
     "cloud_retrieval_policy", "consistency_group", "constituents", "constituents_per_aggregate",
     "error_state", "flexcache_endpoint_type", "is_object_store", "is_svm_root",
-    "large_size_enabled", "metric", "movement", "msid", "quota", "rebalancing",
+    "large_size_enabled", "metric", "movement", "msid", "quota.enabled", "rebalancing",
     "scheduled_snapshot_naming_scheme", "snapmirror", "snapshot_count",
     "snapshot_directory_access_enabled", "snapshot_locking_enabled", "statistics", "status",
 )
@@ -513,6 +514,8 @@ _VOLUME_POST = dict(_VOLUME_SCHEMA)
 _VOLUME_PATCH = {k: v for k, v in _VOLUME_SCHEMA.items() if k not in ("style", "snaplock")}
 _VOLUME_PATCH["movement"] = {"destination_aggregate": _REFERENCE}
 _VOLUME_PATCH["restore_to"] = {"snapshot": _REFERENCE}
+# Quotas on or off (netapp-ontap's Volume docs: PATCH '{"quota.enabled": "true"}').
+_VOLUME_PATCH["quota"] = {"enabled": _boolean}
 
 _SNAPSHOT_PATCH: Schema = {
     "name": _snapshot_name,
@@ -655,14 +658,17 @@ class _State:
         #: (a LUN holds its volume), as the error to answer; set by the Simulator.
         self.holder: Callable[[str, str], ApiError | None] = lambda kind, uuid: None
         self.cluster: Record = {}
+        #: Node names, in order; a cluster without any listed has one, ``<cluster>-01``.
+        self.nodes: list[str] = []
         self.aggregates: dict[str, Record] = {}
         self.svms: dict[str, Record] = {}
         self.volumes: dict[str, Record] = {}
         self.snapshots: dict[str, Record] = {}
 
     # -- lookups -----------------------------------------------------------------------
-    def node(self) -> Record:
-        name = f"{self.cluster['name']}-01"
+    def node(self, name: str | None = None) -> Record:
+        """The node named ``name`` (the first node when None), as a reference."""
+        name = name or (self.nodes[0] if self.nodes else f"{self.cluster['name']}-01")
         return {"name": name, "uuid": _derived_uuid("node", name)}
 
     def svm_ref(self, svm_uuid: str) -> Record:
@@ -727,10 +733,11 @@ class _State:
             and v["aggregates"][0]["uuid"] == aggr_uuid
         )
         used = min(used, size)
+        node = self.node(stored.get("node"))
         return {
             "uuid": aggr_uuid,
             "name": stored["name"],
-            "node": {**self.node(), "_links": _links(f"/api/cluster/nodes/{self.node()['uuid']}")},
+            "node": {**node, "_links": _links(f"/api/cluster/nodes/{node['uuid']}")},
             "space": {"block_storage": {"size": size, "available": size - used, "used": used}},
             "state": "online",
             "_links": _links(f"/api/storage/aggregates/{aggr_uuid}"),
@@ -750,6 +757,7 @@ class _State:
         files = record.setdefault("files", {})
         files.setdefault("maximum", max(size // 32768, 1))
         files["used"] = 96
+        record["quota"] = {"state": "on" if record.pop("quota", {}).get("enabled") else "off"}
         record["_links"] = _links(f"/api/storage/volumes/{volume_uuid}")
         return record
 
@@ -788,8 +796,12 @@ class _State:
             "_links": _links("/api/cluster"),
         }
 
-    def render_node(self) -> Record:
-        node = self.node()
+    def render_nodes(self) -> list[Record]:
+        names: list[str | None] = [*self.nodes] or [None]
+        return [self.render_node(name) for name in names]
+
+    def render_node(self, name: str | None = None) -> Record:
+        node = self.node(name)
         return {
             **node,
             "version": self.version(),
@@ -804,7 +816,7 @@ class _State:
         version = self.cluster["version"]
         return {
             "version": version,
-            "nodes": [{"name": self.node()["name"], "version": version}],
+            "nodes": [{"name": n["name"], "version": version} for n in self.render_nodes()],
             "state": "completed",
             "elapsed_duration": 0,
             "estimated_duration": 0,
@@ -1256,7 +1268,7 @@ class _State:
 
 
 # -- loading an inventory ---------------------------------------------------------------
-_INVENTORY_KEYS = ("cluster", "svms", "aggregates", "volumes", "snapshots")
+_INVENTORY_KEYS = ("cluster", "nodes", "svms", "aggregates", "volumes", "snapshots")
 
 
 def _entry_uuid(entry: Record, where: str, derived: str, taken: Iterable[str]) -> str:
@@ -1363,7 +1375,19 @@ def _build_state(data: Mapping[str, Any], clock: Clock, lock: threading.RLock) -
         ),
     }
 
+    for where, entry in _entries(data, "nodes"):
+        node_name = entry.pop("name", None)
+        if entry or not isinstance(node_name, str) or not _CLUSTER_NAME.fullmatch(node_name):
+            raise ValueError(f'{where}: a node is {{"name": ...}} (a valid name, only)')
+        if node_name in state.nodes:
+            raise ValueError(f"{where}: duplicate node name {node_name!r}")
+        state.nodes.append(node_name)
+
     for where, entry in _entries(data, "aggregates"):
+        node_ref = entry.pop("node", None)
+        node_name = node_ref.get("name") if isinstance(node_ref, Mapping) else node_ref
+        if node_ref is not None and node_name not in state.nodes:
+            raise ValueError(f"{where}: node {node_name!r} is not one of the inventory's nodes")
         extra = sorted(set(entry) - {"name", "space", "uuid"})
         size = _pop(entry, "space.block_storage.size")
         if extra or entry.get("space"):
@@ -1379,7 +1403,12 @@ def _build_state(data: Mapping[str, Any], clock: Clock, lock: threading.RLock) -
             raise ValueError(f"{where}: space.block_storage.size must be a positive integer")
         derived = _derived_uuid("aggregate", aggr_name)
         aggr_uuid = _entry_uuid(entry, where, derived, state.aggregates)
-        state.aggregates[aggr_uuid] = {"uuid": aggr_uuid, "name": aggr_name, "size": size}
+        state.aggregates[aggr_uuid] = {
+            "uuid": aggr_uuid,
+            "name": aggr_name,
+            "size": size,
+            "node": node_name,
+        }
 
     for where, entry in _entries(data, "svms"):
         derived = _derived_uuid("svm", str(entry.get("name")))
@@ -1468,8 +1497,9 @@ class Inventory:
     def load(self, data: Mapping[str, Any]) -> None:
         """Replace the starting inventory with ``data`` and reset to it.
 
-        ``data`` holds ``cluster``, ``svms``, ``aggregates``, ``volumes``, ``snapshots`` (all
-        optional); entries take the fields a POST takes, plus an optional ``uuid``. Invalid
+        ``data`` holds ``cluster``, ``nodes`` (``{"name"}`` each; an aggregate may name its
+        ``node``), ``svms``, ``aggregates``, ``volumes``, ``snapshots`` (all optional); entries
+        take the fields a POST takes, plus an optional ``uuid``. Invalid
         data raises ValueError naming the bad entry and changes nothing.
         """
         with self.lock:
@@ -1528,7 +1558,7 @@ class Inventory:
             if resource == "Aggregate":
                 return [state.render_aggregate(u) for u in state.aggregates]
             if resource == "Node":
-                return [state.render_node()]
+                return state.render_nodes()
             if resource == "Cluster":
                 return [state.render_cluster()]
             return None
@@ -1558,10 +1588,10 @@ class Inventory:
             if kind == "software":
                 return self._singleton(state.render_software(), params, _SOFTWARE_FIELDS)
             if kind == "nodes":
-                return self._many([state.render_node()], params, NODE_FIELDS, path)
+                return self._many(state.render_nodes(), params, NODE_FIELDS, path)
             if kind == "node":
-                node = state.render_node()
-                if ids[0] != node["uuid"]:
+                node = next((n for n in state.render_nodes() if n["uuid"] == ids[0]), None)
+                if node is None:
                     raise not_found("uuid")
                 return self._one(node, params, NODE_FIELDS)
             if kind == "aggregates":

@@ -14,7 +14,19 @@ record's shape (fields, types, keys and references still come from the declarati
   raise :class:`~simulator.jobs.EffectError` to fail the job instead;
 - ``render(store, record)``: fields derived on read (sizes, states), on a copy;
 - ``holds(store, kind, record)``: why ``record`` keeps the record of resource ``kind`` it
-  refers to from being deleted (a LUN holds its volume): an ApiError to answer, or None.
+  refers to from being deleted (a LUN holds its volume): an ApiError to answer, or None;
+- ``sync(store)``: before the store reads or writes the resource, bring the records it derives
+  from others up to date (an SVM's default export policy exists while the SVM does);
+- ``prepare_body(store, body, method)``: edit a write's body (dotted names expanded) before it
+  is checked against the declaration: spellings ONTAP takes that a JSON type check refuses;
+- ``make_room(store, key, record, apply)``: whether a POST may take the key of an existing
+  record, which then moves along (an export rule inserted at a taken index); moves it when
+  ``apply`` is true.
+
+Three declarations complete the hooks: ``query_fields`` (query arguments a record write takes
+that stand for a body field), ``required_post`` (the POST's required fields, where the
+compiled declaration's are wrong) and ``unknown_reference`` (ONTAP's error code for a
+reference naming no record).
 
 Hooks run under the store's lock. Behaviours are registered in :data:`BEHAVIOURS` by the
 modules of :mod:`simulator.model.deep`.
@@ -22,6 +34,7 @@ modules of :mod:`simulator.model.deep`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
@@ -38,6 +51,23 @@ class Behaviour:
     """Rules of one resource (by its declaration's name); every hook does nothing by default."""
 
     resource: ClassVar[str] = ""
+    #: Query arguments a record write takes for a body field (``{"new_index": "index"}``).
+    query_fields: ClassVar[Mapping[str, str]] = {}
+    #: The POST's required field groups (one of each), or None for the declaration's.
+    required_post: ClassVar[tuple[tuple[str, ...], ...] | None] = None
+    #: ONTAP's error code for a reference naming no record, by field (``{"volume": "917525"}``).
+    unknown_reference: ClassVar[Mapping[str, str]] = {}
+
+    def sync(self, store: Store) -> None:
+        """Bring the records derived from other resources up to date (under the lock)."""
+
+    def prepare_body(self, store: Store, body: Record, method: Literal["post", "patch"]) -> None:
+        """Edit ``body`` (dotted names expanded) before it is checked against the declaration."""
+
+    def make_room(self, store: Store, key: tuple[str, ...], record: Record, apply: bool) -> bool:
+        """Whether a new ``record`` may take ``key`` although a record holds it (moved along,
+        when ``apply``, before the new one is stored); False refuses the duplicate."""
+        return False
 
     def prepare_post(self, store: Store, data: Record) -> None:
         """Fill defaults and refuse what ONTAP refuses, before the record's keys exist."""

@@ -276,14 +276,18 @@ def _present(body: Any, dotted: str) -> bool:
 
 
 def check_required(
-    resource: ResourceSpec, body: Mapping[str, Any], given: Iterable[str] = ()
+    resource: ResourceSpec,
+    body: Mapping[str, Any],
+    given: Iterable[str] = (),
+    groups: Iterable[tuple[str, ...]] | None = None,
 ) -> None:
     """400 naming the first of ``resource``'s required POST fields that is absent.
 
-    ``given`` names fields the path already supplies (a parent's key).
+    ``given`` names fields the path already supplies (a parent's key); ``groups`` replaces
+    the declaration's required groups (a deep model's, where the declaration is wrong).
     """
     supplied = set(given)
-    for group in resource.required_post:
+    for group in resource.required_post if groups is None else groups:
         if any(name in supplied or _present(body, name) for name in group):
             continue
         raise missing(group[0])

@@ -19,7 +19,7 @@ import threading
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import ApiError, bad_value, duplicate, not_found
 from ..jobs import EffectError
@@ -31,12 +31,13 @@ from ..query import (
     matches,
     parse_bool,
     parse_fields,
+    parse_int,
     query_collection,
     select_fields,
 )
 from . import deep as _deep  # noqa: F401 - registers the deep behaviours
 from .behaviour import BEHAVIOURS, Behaviour
-from .body import check_body, check_required
+from .body import check_body, check_required, expand_dotted
 from .plan import WritePlan
 from .spec import ApiSpec, Operation, ResourceSpec
 
@@ -124,6 +125,9 @@ class Store:
         self.deep = deep
         self.tables: dict[str, dict[tuple[str, ...], Record]] = {}
         self.generation = 0
+        #: True while a scenario's records are created: deep models may then allow what only
+        #: the cluster itself creates (physical ports, ...).
+        self.loading = False
         self._ids: dict[str, Iterator[int]] = {}
         self._by_record_path = {
             _normal(r.record_path): r for r in spec.resources.values() if r.record_path
@@ -173,11 +177,19 @@ class Store:
             self._ids = {}
             self.generation += 1
 
+    def sync(self, resource: str) -> None:
+        """Let the deep rules of ``resource`` bring its derived records up to date."""
+        behaviour = BEHAVIOURS.get(resource)
+        if behaviour is not None:
+            with self.lock:
+                behaviour.sync(self)
+
     def records_of(self, resource: str) -> list[Record]:
         """Every record of ``resource`` (deep or generic), as stored or rendered."""
         deep = self.deep(resource)
         if deep is not None:
             return deep
+        self.sync(resource)
         return list(self.tables.get(resource, {}).values())
 
     def insert(self, resource: ResourceSpec, record: Mapping[str, Any]) -> Record:
@@ -277,9 +289,14 @@ class Store:
             self._refresh(node[parts[0]], parts[1:], target_name)
             return
         refs = node[parts[0]]
+        target = self.spec.resources.get(target_name)
+        unique_id = target is not None and target.keys == ("id",)
         for ref in refs if isinstance(refs, list) else [refs]:
             if isinstance(ref, dict) and ("uuid" in ref or "id" in ref):
-                found = self._lookup(target_name, ref, None)
+                # By what stays when the record is renamed: its uuid, or an id unique in the
+                # cluster (an export policy's); else by everything the reference gives.
+                by = "uuid" if "uuid" in ref else "id" if unique_id else None
+                found = self._lookup(target_name, {by: ref[by]} if by else ref, None)
                 if found is not None and "name" in found and "name" in ref:
                     ref["name"] = found["name"]
 
@@ -288,6 +305,7 @@ class Store:
         resource = target.resource
         names = [n for n, f in resource.fields.items() if f.get]
         with self.lock:
+            self.sync(resource.name)
             self._check_parents(target)
             if target.is_record:
                 check_params(params, RECORD_PARAMS | {"max_records"}, names)
@@ -335,9 +353,17 @@ class Store:
         names), so an igroup named in a LUN map is the one of that map's SVM.
         """
         refs = sorted(resource.references.items(), key=lambda item: item[0] != "svm")
+        codes = self.behaviour(resource).unknown_reference
         for field, target_name in refs:
             scope = None if field == "svm" else (svm_uuid or get_path(data, "svm.uuid"))
-            self._resolve_at(data, field.split("."), field, target_name, scope)
+            try:
+                self._resolve_at(data, field.split("."), field, target_name, scope)
+            except ApiError as unknown:
+                if field not in codes:
+                    raise
+                raise ApiError(
+                    unknown.status, codes[field], unknown.message, unknown.target
+                ) from None
 
     def _resolve_at(
         self, node: Any, parts: list[str], field: str, target_name: str, svm_uuid: Any
@@ -387,17 +413,25 @@ class Store:
         """
         method = operation.method
         with self.lock:
+            self.sync(target.resource.name)
             self._check_parents(target)
+            if method != "POST" and not target.is_record:
+                return self._plan_bulk(operation, target, body, params)
+            extra = self.behaviour(target.resource).query_fields
+            _check_write_params(params, _WRITE_PARAMS | set(extra), ())
+            given = {
+                extra[k]: _query_value(target.resource, extra[k], k, params[k])
+                for k in extra
+                if k in params
+            }
+            if given:
+                body = {**(body or {}), **given}
             if method == "POST":
-                _check_write_params(params, _WRITE_PARAMS, ())
                 return self._plan_post(operation, target, body or {}, preset or {})
-            if target.is_record:
-                _check_write_params(params, _WRITE_PARAMS, ())
-                key, _ = self._find(target)
-                if method == "PATCH":
-                    return self._plan_patch(operation, target, [key], body, params)
-                return self._plan_delete(operation, target, [key], params)
-            return self._plan_bulk(operation, target, body, params)
+            key, _ = self._find(target)
+            if method == "PATCH":
+                return self._plan_patch(operation, target, [key], body, params)
+            return self._plan_delete(operation, target, [key], params)
 
     def _plan_post(
         self,
@@ -407,16 +441,17 @@ class Store:
         preset: Mapping[str, Any],
     ) -> WritePlan:
         resource = target.resource
-        data = check_body(resource, body, "post")
+        behaviour = self.behaviour(resource)
+        data = self._checked(resource, body, "post")
         for name, value in [*target.keys, *preset.items()]:
             _set_path(data, name, value)
-        check_required(resource, data, target.key_names)
+        check_required(resource, data, target.key_names, behaviour.required_post)
         self._resolve(resource, data)
-        behaviour = self.behaviour(resource)
         behaviour.prepare_post(self, data)
         key = self._own_keys(resource, data, target.key_names)
         table_name = resource.name
-        self._refuse_duplicate(resource, key, data)
+        if not behaviour.make_room(self, key, data, False):
+            self._refuse_duplicate(resource, key, data)
         generation = self.generation
         record = data
         href = self.href(resource, record)
@@ -425,7 +460,7 @@ class Store:
             table = self.tables.setdefault(table_name, {})
             if self.generation != generation:
                 raise EffectError(*_GONE)
-            if key in table:
+            if key in table and not behaviour.make_room(self, key, record, True):
                 raise EffectError(*_DUPLICATE)
             table[key] = copy.deepcopy(record)
             behaviour.applied(self, "post", table[key])
@@ -500,7 +535,7 @@ class Store:
         params: Mapping[str, str],
     ) -> WritePlan:
         resource = target.resource
-        changes = check_body(resource, body or {}, "patch")
+        changes = self._checked(resource, body or {}, "patch")
         current = self.tables.get(resource.name, {})
         behaviour = self.behaviour(resource)
         for key in keys:
@@ -591,7 +626,7 @@ class Store:
         """PATCH or DELETE on a collection: the query selects the records; one job for the lot."""
         resource = target.resource
         if operation.method == "PATCH":
-            check_body(resource, body or {}, "patch")  # a bad body is named before the query
+            self._checked(resource, body or {}, "patch")  # a bad body is named before the query
         names = [n for n, f in resource.fields.items() if f.get]
         filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS}
         check_params(filters, (), names)
@@ -612,12 +647,29 @@ class Store:
             raise bad_value("body", "A DELETE takes no request body.")
         return self._plan_delete(operation, target, keys, params)
 
+    def _checked(
+        self, resource: ResourceSpec, body: Mapping[str, Any], method: Literal["post", "patch"]
+    ) -> Record:
+        """``body`` as the deep rules spell it, checked against the declaration."""
+        raw = expand_dotted(body)
+        self.behaviour(resource).prepare_body(self, raw, method)
+        return check_body(resource, raw, method)
+
     def _locked(self, apply: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             with self.lock:
                 apply()
 
         return run
+
+
+def _query_value(resource: ResourceSpec, field: str, name: str, raw: str) -> Any:
+    """A query argument that stands for a body field, as the field's JSON type."""
+    spec = resource.fields.get(field)
+    if spec is not None and spec.type == "integer":
+        value = parse_int({name: raw}, name, 0, None)
+        return value
+    return raw
 
 
 def _svm_of(record: Mapping[str, Any]) -> dict[str, Any] | None:

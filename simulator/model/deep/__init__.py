@@ -4,3 +4,5 @@ Importing this package registers every behaviour; each module holds one family.
 """
 
 from __future__ import annotations
+
+from . import nas as nas
