@@ -23,10 +23,10 @@ record's shape (fields, types, keys and references still come from the declarati
   record, which then moves along (an export rule inserted at a taken index); moves it when
   ``apply`` is true.
 
-Three declarations complete the hooks: ``query_fields`` (query arguments a record write takes
-that stand for a body field), ``required_post`` (the POST's required fields, where the
-compiled declaration's are wrong) and ``unknown_reference`` (ONTAP's error code for a
-reference naming no record).
+Declarations complete the hooks: ``query_fields`` (query arguments a record write takes that
+stand for a body field), ``required_post`` (the POST's required fields, where the compiled
+declaration's are wrong), ``unknown_reference`` (ONTAP's error code for a reference naming no
+record) and ``unique_within`` (where names are unique).
 
 Hooks run under the store's lock. Behaviours are registered in :data:`BEHAVIOURS` by the
 modules of :mod:`simulator.model.deep`.
@@ -57,6 +57,9 @@ class Behaviour:
     required_post: ClassVar[tuple[tuple[str, ...], ...] | None] = None
     #: ONTAP's error code for a reference naming no record, by field (``{"volume": "917525"}``).
     unknown_reference: ClassVar[Mapping[str, str]] = {}
+    #: Fields within which names are unique (``("node.uuid",)`` for ports), or None for the
+    #: record's SVM and parent keys.
+    unique_within: ClassVar[tuple[str, ...] | None] = None
 
     def sync(self, store: Store) -> None:
         """Bring the records derived from other resources up to date (under the lock)."""

@@ -27,7 +27,8 @@ __all__ = [
 ]
 
 Record = dict[str, Any]
-Method = Literal["post", "patch"]
+#: ``load``: a scenario's record, which may also set what only the cluster sets (GET fields).
+Method = Literal["post", "patch", "load"]
 
 
 # -- dotted names ------------------------------------------------------------------------------
@@ -210,6 +211,8 @@ def _check_leaf(spec: FieldSpec, value: Any, target: str) -> Any:
 
 # -- bodies ------------------------------------------------------------------------------------
 def _takes(spec: FieldSpec, method: Method) -> bool:
+    if method == "load":
+        return spec.post or spec.get
     return spec.post if method == "post" else spec.patch
 
 

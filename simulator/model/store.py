@@ -516,12 +516,13 @@ class Store:
         name = data.get("name")
         if name is None or "name" in resource.keys:
             return
-        scope = resource.keys[:-1]
+        within = self.behaviour(resource).unique_within
+        scope = resource.keys[:-1] if within is None else within
         svm = get_path(data, "svm.uuid")
         for other_key, other in table.items():
             if other_key == besides or other.get("name") != name:
                 continue
-            if get_path(other, "svm.uuid") != svm and _present(svm):
+            if within is None and get_path(other, "svm.uuid") != svm and _present(svm):
                 continue
             if all(get_path(other, k) == get_path(data, k) for k in scope):
                 raise duplicate("name", f'duplicate entry: "{name}" already exists.')
@@ -653,7 +654,7 @@ class Store:
         """``body`` as the deep rules spell it, checked against the declaration."""
         raw = expand_dotted(body)
         self.behaviour(resource).prepare_body(self, raw, method)
-        return check_body(resource, raw, method)
+        return check_body(resource, raw, "load" if self.loading and method == "post" else method)
 
     def _locked(self, apply: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:

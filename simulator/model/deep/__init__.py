@@ -6,3 +6,4 @@ Importing this package registers every behaviour; each module holds one family.
 from __future__ import annotations
 
 from . import nas as nas
+from . import network as network
