@@ -47,6 +47,9 @@ _PROTOCOLS = frozenset({"any", "nfs", "nfs3", "nfs4", "cifs", "flexcache", "nfs4
 #: ONTAP's defaults for a rule POST (netapp-ontap's ExportRule.post docstring).
 _RULE_DEFAULTS: Mapping[str, Any] = {
     "protocols": ["any"],
+    # The docstring says "none"; clusters show the CLI's default, 65534, and netapp.ontap's
+    # na_ontap_export_policy_rule reads the field unconditionally (INFERRED).
+    "anonymous_user": "65534",
     "superuser": ["any"],
     "allow_device_creation": True,
     "ntfs_unix_security": "fail",
