@@ -20,6 +20,7 @@ are not documented). Shapes come from the declaration; what is here is the rules
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
 import uuid as uuidlib
@@ -28,13 +29,22 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ...errors import ApiError, bad_value
 from ...jobs import EffectError
-from ...query import get_path
+from ...query import get_path as _path
 from ..behaviour import Behaviour, Event, register
 
 if TYPE_CHECKING:
     from ..store import Store
 
 Record = dict[str, Any]
+_ABSENT = _path({}, "absent")
+
+
+def get_path(record: Mapping[str, Any], dotted: str) -> Any:
+    """The value at ``a.b.c`` in ``record`` (lists fan out), or None when there is none."""
+    value = _path(record, dotted)
+    return None if value is _ABSENT else value
+
+
 Method = Literal["post", "patch"]
 
 #: ONTAP numbers an SVM's export policies from ``svm_number << 32`` (netapp-ontap's docs show
@@ -464,7 +474,7 @@ class ExportPolicyRules(Behaviour):
     def render(self, store: Store, record: Record) -> Record:
         if "rules" not in record:
             record["rules"] = [
-                {k: v for k, v in rule.items() if k not in ("policy", "svm")}
+                {k: copy.deepcopy(v) for k, v in rule.items() if k not in ("policy", "svm")}
                 for rule in _policy_rules(store, record.get("id"))
             ]
         return record

@@ -18,19 +18,29 @@ docs/nas.md; INFERRED marks what ONTAP does not document.
 from __future__ import annotations
 
 import contextlib
+import copy
 import ipaddress
 import uuid as uuidlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ...errors import ApiError, bad_value
-from ...query import get_path
+from ...query import get_path as _path
 from ..behaviour import Behaviour, Event, register
 
 if TYPE_CHECKING:
     from ..store import Store
 
 Record = dict[str, Any]
+_ABSENT = _path({}, "absent")
+
+
+def get_path(record: Mapping[str, Any], dotted: str) -> Any:
+    """The value at ``a.b.c`` in ``record`` (lists fan out), or None when there is none."""
+    value = _path(record, dotted)
+    return None if value is _ABSENT else value
+
+
 Method = Literal["post", "patch"]
 
 _NAMESPACE = uuidlib.uuid5(uuidlib.NAMESPACE_URL, "https://pypi.org/project/pytest-ontapjob/")
@@ -473,6 +483,11 @@ def _domain_ref(domain: Mapping[str, Any]) -> Record:
     }
 
 
+def _node_ref(store: Store, name: Any) -> Record:
+    node = next((n for n in store.records_of("Node") if n.get("name") == name), None)
+    return {"name": name, "uuid": (node or {}).get("uuid")}
+
+
 def _mac(seed: str) -> str:
     digest = uuidlib.uuid5(_NAMESPACE, f"mac/{seed}").hex
     return "00:a0:98:" + ":".join(digest[i : i + 2] for i in (0, 2, 4))
@@ -518,8 +533,8 @@ class IpInterfaces(Behaviour):
         location = data.setdefault("location", {})
         location.setdefault("auto_revert", True)
         location.setdefault("failover", "default" if svm else "broadcast_domain_only")
-        location["node"] = dict(location["home_node"])
-        location["port"] = dict(location["home_port"])
+        location["node"] = copy.deepcopy(location["home_node"])
+        location["port"] = copy.deepcopy(location["home_port"])
         self._unique_name(store, data.get("name"), get_path(data, "svm.uuid"), ipspace, None)
 
     @staticmethod
@@ -616,8 +631,7 @@ class IpInterfaces(Behaviour):
                     "location.home_port",
                 )
         node = get_path(port, "node.name")
-        node_record = next((n for n in store.records_of("Node") if n.get("name") == node), None)
-        location["home_node"] = {"name": node, "uuid": (node_record or {}).get("uuid")}
+        location["home_node"] = _node_ref(store, node)
         location["home_port"] = {"name": port["name"], "uuid": port["uuid"], "node": {"name": node}}
 
     def prepare_patch(self, store: Store, record: Record, changes: Record) -> None:
@@ -662,7 +676,7 @@ class IpInterfaces(Behaviour):
                 "uuid": port["uuid"],
                 "node": {"name": get_path(port, "node.name")},
             }
-            location["node"] = {"name": get_path(port, "node.name")}
+            location["node"] = _node_ref(store, get_path(port, "node.name"))
         if location.get("is_home") is False:
             raise _error(
                 "1967389",
@@ -674,14 +688,14 @@ class IpInterfaces(Behaviour):
         location = record.get("location")
         if event == "patch" and isinstance(location, dict) and location.pop("is_home", None):
             # ``"location": {"is_home": true}`` reverts the interface to its home port.
-            location["port"] = dict(location["home_port"])
-            location["node"] = dict(location["home_node"])
+            location["port"] = copy.deepcopy(location["home_port"])
+            location["node"] = copy.deepcopy(location["home_node"])
 
     def render(self, store: Store, record: Record) -> Record:
         location = record.get("location")
         if isinstance(location, dict) and "home_port" in location:
-            location.setdefault("port", dict(location["home_port"]))
-            location.setdefault("node", dict(location.get("home_node") or {}))
+            location.setdefault("port", copy.deepcopy(location["home_port"]))
+            location.setdefault("node", copy.deepcopy(location.get("home_node") or {}))
             location["is_home"] = get_path(location, "port.uuid") == get_path(
                 location, "home_port.uuid"
             )
