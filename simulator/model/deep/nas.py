@@ -78,6 +78,8 @@ _SHARE_DEFAULTS: Mapping[str, Any] = {
 }
 #: Shares a CIFS server has from its creation (``vserver cifs share show``).
 _ADMIN_SHARES = ("admin$", "c$", "ipc$")
+#: Their comments (Windows' own; INFERRED for ONTAP).
+_ADMIN_COMMENTS = {"admin$": "Remote Admin", "c$": "Default Share", "ipc$": "Remote IPC"}
 _SHARE_NAME_BAD = re.compile(r'["/\\\[\]:|<>+=;,?*\x00-\x1f]')
 _HOSTNAME = re.compile(
     r"[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?)*"
@@ -844,7 +846,7 @@ class CifsServer(Behaviour):
                         "svm": {"name": svm.get("name"), "uuid": svm.get("uuid")},
                         "name": name,
                         "path": "/",
-                        "comment": "Remote IPC" if name == "ipc$" else "",
+                        "comment": _ADMIN_COMMENTS[name],
                         **_SHARE_DEFAULTS,
                     },
                 )
