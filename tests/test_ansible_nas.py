@@ -126,3 +126,47 @@ def test_the_lab_is_left_as_it_was(nas: PlaybookRun, lab_sim: TlsSim) -> None:
     assert qtrees["num_records"] == shares["num_records"] == policies["num_records"] == 0
     volume = lab_sim.control("GET", "/api/storage/volumes?name=projects&fields=quota.state")
     assert volume["records"][0]["quota"]["state"] == "off"
+
+
+@pytest.fixture(scope="module")
+def network(
+    playbook_bin: str,  # noqa: F811
+    lab_sim: TlsSim,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> PlaybookRun:
+    lab_sim.reset()
+    return run_playbook(playbook_bin, lab_sim, "network.yml", tmp_path_factory.mktemp("net"))
+
+
+def test_network_modules_create_modify_delete_and_rerun_without_change(
+    network: PlaybookRun,
+) -> None:
+    assert network.stats["failures"] == 0, network.tasks
+    reruns = [name for name in network.tasks if name.endswith("(re-run)")]
+    assert len(reruns) == 8
+    for name in reruns:
+        assert_changed_then_idempotent(network, name.removesuffix(" (re-run)"))
+    assert [(m, _pattern(p), s) for m, p, s in network.writes()] == [
+        ("POST", "/api/network/ethernet/broadcast-domains", 201),
+        ("PATCH", "/api/network/ethernet/broadcast-domains/*", 200),
+        ("POST", "/api/network/ethernet/ports", 201),
+        ("POST", "/api/network/ip/interfaces", 201),
+        ("PATCH", "/api/network/ip/interfaces/*", 200),
+        ("PATCH", "/api/network/ethernet/ports/*", 200),
+        ("DELETE", "/api/network/ip/interfaces/*", 200),
+        ("DELETE", "/api/network/ethernet/ports/*", 200),
+    ]
+
+
+def test_network_state_read_back_between_the_changes(network: PlaybookRun) -> None:
+    info = network.tasks["rest_info network subsets"]["ontap_info"]
+    lif = info["network/ip/interfaces"]["records"][0]
+    assert (lif["name"], lif["ip"]["address"], lif["state"]) == ("ans_lif", "192.168.42.11", "down")
+    assert lif["location"]["home_port"]["name"] == "e0d-42"
+    ports = {(p["node"]["name"], p["name"]): p for p in info["network/ethernet/ports"]["records"]}
+    vlan = ports[("lab-01", "e0d-42")]
+    assert vlan["type"] == "vlan" and vlan["mtu"] == 9000  # the domain's MTU
+    assert vlan["broadcast_domain"]["name"] == "ans_bd"
+    assert ports[("lab-02", "e0d")]["enabled"] is False
+    domain = info["network/ethernet/broadcast-domains"]["records"][0]
+    assert domain["name"] == "ans_bd" and [p["name"] for p in domain["ports"]] == ["e0d-42"]
