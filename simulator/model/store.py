@@ -18,6 +18,7 @@ import re
 import threading
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -129,6 +130,8 @@ class Store:
         #: the cluster itself creates (physical ports, ...).
         self.loading = False
         self._ids: dict[str, Iterator[int]] = {}
+        self._memo: dict[Any, Any] = {}
+        self._depth = 0
         self._by_record_path = {
             _normal(r.record_path): r for r in spec.resources.values() if r.record_path
         }
@@ -162,7 +165,7 @@ class Store:
     def holder(self, kind: str, value: str) -> ApiError | None:
         """Why the record of ``kind`` with uuid/id/name ``value`` cannot be deleted now (a
         record whose deep rules say it holds it), or None."""
-        with self.lock:
+        with self._operation():
             for resource, record in self.referrers(kind, value):
                 refusal = self.behaviour(resource).holds(self, kind, record)
                 if refusal is not None:
@@ -176,6 +179,29 @@ class Store:
             self.tables = {}
             self._ids = {}
             self.generation += 1
+
+    @contextmanager
+    def _operation(self) -> Iterator[None]:
+        """One read or write under the lock: what :meth:`cached` keeps lives as long as it."""
+        with self.lock:
+            if self._depth == 0:
+                self._memo = {}
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._memo = {}
+
+    def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, computed once per read or write (nothing changes meanwhile): deep
+        rules look other records up for every record they render. Outside one, not kept."""
+        if self._depth == 0:
+            return compute()
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def sync(self, resource: str) -> None:
         """Let the deep rules of ``resource`` bring its derived records up to date."""
@@ -304,7 +330,7 @@ class Store:
         """Answer a GET on ``target``."""
         resource = target.resource
         names = [n for n, f in resource.fields.items() if f.get]
-        with self.lock:
+        with self._operation():
             self.sync(resource.name)
             self._check_parents(target)
             if target.is_record:
@@ -336,7 +362,17 @@ class Store:
     def _lookup(
         self, target_name: str, ref: Mapping[str, Any], svm_uuid: str | None
     ) -> Record | None:
-        for record in self.records_of(target_name):
+        found: list[Record] = self.cached(
+            ("records", target_name), lambda: self.records_of(target_name)
+        )
+        if ref.get("uuid") is not None:
+            # By uuid through an index: rendering N records that refer to N others stays O(N).
+            by_uuid: dict[str, list[Record]] = self.cached(("by uuid", target_name), dict)
+            if not by_uuid:
+                for record in found:
+                    by_uuid.setdefault(str(record.get("uuid")), []).append(record)
+            found = by_uuid.get(str(ref["uuid"]), [])
+        for record in found:
             if svm_uuid is not None:
                 owner = get_path(record, "svm.uuid")
                 if isinstance(owner, str) and owner != svm_uuid:
@@ -412,7 +448,7 @@ class Store:
         ``preset`` gives a POST's own keys (a scenario's stable uuids) instead of new ones.
         """
         method = operation.method
-        with self.lock:
+        with self._operation():
             self.sync(target.resource.name)
             self._check_parents(target)
             if method != "POST" and not target.is_record:
@@ -658,7 +694,7 @@ class Store:
 
     def _locked(self, apply: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
-            with self.lock:
+            with self._operation():
                 apply()
 
         return run

@@ -39,6 +39,12 @@ Record = dict[str, Any]
 _ABSENT = _path({}, "absent")
 
 
+def _all(store: Store, resource: str) -> list[Record]:
+    """Every record of ``resource``, looked up once per read or write."""
+    found: list[Record] = store.cached(("records", resource), lambda: store.records_of(resource))
+    return found
+
+
 def get_path(record: Mapping[str, Any], dotted: str) -> Any:
     """The value at ``a.b.c`` in ``record`` (lists fan out), or None when there is none."""
     value = _path(record, dotted)
@@ -104,14 +110,17 @@ def _svm_uuid(record: Mapping[str, Any]) -> str | None:
 
 
 def _volume_of(store: Store, uuid: Any) -> Record | None:
-    return next((v for v in store.records_of("Volume") if v.get("uuid") == uuid), None)
+    volumes: dict[Any, Record] = store.cached(
+        ("volumes by uuid", None), lambda: {v.get("uuid"): v for v in _all(store, "Volume")}
+    )
+    return volumes.get(uuid)
 
 
 def _svm_named(store: Store, ref: Any) -> Record | None:
     """The SVM a body's ``svm`` (``{"name"}``, ``{"uuid"}``) names, if any."""
     if not isinstance(ref, Mapping):
         return None
-    for svm in store.records_of("Svm"):
+    for svm in _all(store, "Svm"):
         given = [k for k in ("name", "uuid") if ref.get(k) is not None]
         if given and all(svm.get(k) == ref[k] for k in given):
             return svm
@@ -156,7 +165,7 @@ def _policy_rules(store: Store, policy_id: Any) -> list[Record]:
 
 
 def _new_policy_id(store: Store, svm_uuid: str) -> int:
-    svms = [s.get("uuid") for s in store.records_of("Svm")]
+    svms = [s.get("uuid") for s in _all(store, "Svm")]
     number = _FIRST_SVM_NUMBER + (svms.index(svm_uuid) if svm_uuid in svms else len(svms))
     taken = {r.get("id") for r in _policies(store).values()}
     low = [
@@ -400,7 +409,7 @@ class ExportPolicyRules(Behaviour):
     resource = "ExportPolicy"
 
     def sync(self, store: Store) -> None:
-        svms = {s["uuid"]: s for s in store.records_of("Svm")}
+        svms = {s["uuid"]: s for s in _all(store, "Svm")}
         table = _policies(store)
         for key, record in list(table.items()):
             owner = _svm_uuid(record)
@@ -443,7 +452,7 @@ class ExportPolicyRules(Behaviour):
                 "Vserver is deleted.",
                 "id",
             )
-        for volume in store.records_of("Volume"):
+        for volume in _all(store, "Volume"):
             if (
                 get_path(volume, "svm.uuid") == svm
                 and get_path(volume, "nas.export_policy.name") == name
@@ -454,7 +463,7 @@ class ExportPolicyRules(Behaviour):
                     "deleted until all volumes that refer to it are first deleted.",
                     "id",
                 )
-        for qtree in store.records_of("Qtree"):
+        for qtree in _all(store, "Qtree"):
             if get_path(qtree, "export_policy.id") == record.get("id"):
                 raise _error(
                     "1703953",
@@ -491,7 +500,7 @@ class ExportPolicyRule(Behaviour):
     unknown_reference: ClassVar[Mapping[str, str]] = {"policy": "1703954"}
 
     def sync(self, store: Store) -> None:
-        ids = {str(r.get("id")) for r in store.records_of("ExportPolicy")}
+        ids = {str(r.get("id")) for r in _all(store, "ExportPolicy")}
         table = _rules(store)
         for key, record in list(table.items()):
             if str(get_path(record, "policy.id")) not in ids:
@@ -512,7 +521,7 @@ class ExportPolicyRule(Behaviour):
         _check_rule(data)
         policy_id = get_path(data, "policy.id")
         policy = next(
-            (p for p in store.records_of("ExportPolicy") if str(p.get("id")) == str(policy_id)),
+            (p for p in _all(store, "ExportPolicy") if str(p.get("id")) == str(policy_id)),
             None,
         )
         if policy is None:
@@ -568,7 +577,7 @@ def _check_export_policy(store: Store, body: Mapping[str, Any], svm_uuid: str | 
     if not isinstance(ref, Mapping) or svm_uuid is None:
         return
     name, policy_id = ref.get("name"), _integer_text(ref.get("id"))
-    policies = [p for p in store.records_of("ExportPolicy") if _svm_uuid(p) == svm_uuid]
+    policies = [p for p in _all(store, "ExportPolicy") if _svm_uuid(p) == svm_uuid]
     if policy_id is not None:
         by_id = next((p for p in policies if p.get("id") == policy_id), None)
         if by_id is None:
@@ -595,7 +604,7 @@ class QtreeRules(Behaviour):
     unknown_reference: ClassVar[Mapping[str, str]] = {"volume": "917525", "svm": "2621462"}
 
     def sync(self, store: Store) -> None:
-        volumes = {v["uuid"]: v for v in store.records_of("Volume")}
+        volumes = {v["uuid"]: v for v in _all(store, "Volume")}
         table = _qtrees(store)
         for key, record in list(table.items()):
             if get_path(record, "volume.uuid") not in volumes:
@@ -645,7 +654,7 @@ class QtreeRules(Behaviour):
         data.setdefault("unix_permissions", nas.get("unix_permissions", 755))
         if "export_policy" not in data:
             policy = _by_name(
-                (p for p in store.records_of("ExportPolicy") if _svm_uuid(p) == _svm_uuid(data)),
+                (p for p in _all(store, "ExportPolicy") if _svm_uuid(p) == _svm_uuid(data)),
                 get_path(volume, "nas.export_policy.name"),
             )
             if policy is not None:
@@ -692,7 +701,7 @@ class QtreeRules(Behaviour):
             raise _error("5242894", "The default qtree cannot be deleted.", "id")
         volume = _volume_of(store, get_path(record, "volume.uuid"))
         prefix = f"/vol/{volume['name'] if volume else ''}/{record.get('name')}/"
-        if any(str(lun.get("name", "")).startswith(prefix) for lun in store.records_of("Lun")):
+        if any(str(lun.get("name", "")).startswith(prefix) for lun in _all(store, "Lun")):
             raise _error(
                 "5242916", "Cannot delete qtree because the volume contains one or more LUNs."
             )
@@ -721,7 +730,7 @@ class QtreeRules(Behaviour):
             record.setdefault("security_style", nas.get("security_style"))
             record.setdefault("unix_permissions", nas.get("unix_permissions"))
             policy = _by_name(
-                (p for p in store.records_of("ExportPolicy") if _svm_uuid(p) == _svm_uuid(record)),
+                (p for p in _all(store, "ExportPolicy") if _svm_uuid(p) == _svm_uuid(record)),
                 get_path(volume, "nas.export_policy.name"),
             )
             if policy is not None:
@@ -746,7 +755,7 @@ def _fill_policy_id(store: Store, data: Record, svm_uuid: str | None = None) -> 
     policy = next(
         (
             p
-            for p in store.records_of("ExportPolicy")
+            for p in _all(store, "ExportPolicy")
             if _svm_uuid(p) == svm
             and (
                 p.get("id") == ref.get("id")
@@ -767,7 +776,7 @@ def _shares(store: Store) -> dict[tuple[str, ...], Record]:
 def _share_volume(store: Store, svm_uuid: str | None, path: str) -> Record | None:
     """The mounted volume of the SVM whose junction holds ``path`` (the deepest one)."""
     best: Record | None = None
-    for volume in store.records_of("Volume"):
+    for volume in _all(store, "Volume"):
         junction = get_path(volume, "nas.path")
         if get_path(volume, "svm.uuid") != svm_uuid or not isinstance(junction, str):
             continue
@@ -808,7 +817,7 @@ class CifsServer(Behaviour):
     resource = "CifsService"
 
     def sync(self, store: Store) -> None:
-        svms = {s["uuid"] for s in store.records_of("Svm")}
+        svms = {s["uuid"] for s in _all(store, "Svm")}
         table = store.tables.setdefault(self.resource, {})
         for key, record in list(table.items()):
             owner = _svm_uuid(record)
@@ -860,7 +869,7 @@ class CifsShareRules(Behaviour):
     unknown_reference: ClassVar[Mapping[str, str]] = {"svm": "2621706"}
 
     def sync(self, store: Store) -> None:
-        servers = {_svm_uuid(r) for r in store.records_of("CifsService")}
+        servers = {_svm_uuid(r) for r in _all(store, "CifsService")}
         table = _shares(store)
         for key, record in list(table.items()):
             if record.get("name") in _ADMIN_SHARES and _svm_uuid(record) not in servers:
@@ -882,7 +891,7 @@ class CifsShareRules(Behaviour):
 
     def prepare_post(self, store: Store, data: Record) -> None:
         svm = _svm_uuid(data)
-        if not any(_svm_uuid(r) == svm for r in store.records_of("CifsService")):
+        if not any(_svm_uuid(r) == svm for r in _all(store, "CifsService")):
             raise _error(
                 "655399",
                 "Failed to create CIFS share. The CIFS server does not exist for specified SVM.",
@@ -1023,7 +1032,7 @@ class QuotaRules(Behaviour):
     unknown_reference: ClassVar[Mapping[str, str]] = {"volume": "917927", "svm": "2621462"}
 
     def sync(self, store: Store) -> None:
-        volumes = {v["uuid"] for v in store.records_of("Volume")}
+        volumes = {v["uuid"] for v in _all(store, "Volume")}
         table = _quota_rules(store)
         for key, record in list(table.items()):
             owner = get_path(record, "volume.uuid")

@@ -35,6 +35,12 @@ Record = dict[str, Any]
 _ABSENT = _path({}, "absent")
 
 
+def _all(store: Store, resource: str) -> list[Record]:
+    """Every record of ``resource``, looked up once per read or write."""
+    found: list[Record] = store.cached(("records", resource), lambda: store.records_of(resource))
+    return found
+
+
 def get_path(record: Mapping[str, Any], dotted: str) -> Any:
     """The value at ``a.b.c`` in ``record`` (lists fan out), or None when there is none."""
     value = _path(record, dotted)
@@ -72,7 +78,7 @@ def _table(store: Store, name: str) -> dict[tuple[str, ...], Record]:
 
 
 def _ports(store: Store) -> list[Record]:
-    return store.records_of("Port")
+    return _all(store, "Port")
 
 
 def _port_named(store: Store, node: Any, name: Any) -> Record | None:
@@ -94,7 +100,7 @@ def _port_ref(ref: Any, store: Store, node: Any) -> Record | None:
 def _domain(store: Store, ref: Any, ipspace: Any = None) -> Record | None:
     if not isinstance(ref, Mapping):
         return None
-    for domain in store.records_of("BroadcastDomain"):
+    for domain in _all(store, "BroadcastDomain"):
         if ref.get("uuid") is not None:
             if domain.get("uuid") == ref["uuid"]:
                 return domain
@@ -110,7 +116,7 @@ def _interfaces_on(store: Store, port: Mapping[str, Any]) -> list[Record]:
     node, name = get_path(port, "node.name"), port.get("name")
     return [
         lif
-        for lif in store.records_of("IpInterface")
+        for lif in _all(store, "IpInterface")
         if any(
             get_path(lif, f"location.{where}.name") == name
             and (
@@ -149,9 +155,9 @@ class Ipspaces(Behaviour):
             raise bad_value("uuid", f'The system IPspace "{name}" cannot be deleted.')
         users = [
             d.get("name")
-            for d in store.records_of("BroadcastDomain")
+            for d in _all(store, "BroadcastDomain")
             if get_path(d, "ipspace.name") == name
-        ] + [s.get("name") for s in store.records_of("Svm") if get_path(s, "ipspace.name") == name]
+        ] + [s.get("name") for s in _all(store, "Svm") if get_path(s, "ipspace.name") == name]
         if users:
             raise bad_value("uuid", f'IPspace "{name}" is in use by "{users[0]}".')
 
@@ -165,7 +171,7 @@ class ServicePolicies(Behaviour):
     def sync(self, store: Store) -> None:
         table = _table(store, self.resource)
         have = {(get_path(r, "svm.uuid"), r.get("name")) for r in table.values()}
-        svms = store.records_of("Svm")
+        svms = _all(store, "Svm")
         alive = {s["uuid"] for s in svms}
         for key, record in list(table.items()):
             owner = get_path(record, "svm.uuid")
@@ -233,7 +239,7 @@ class BroadcastDomains(Behaviour):
 
     @staticmethod
     def _unique(store: Store, name: Any, ipspace: Any, besides: Any) -> None:
-        for domain in store.records_of("BroadcastDomain"):
+        for domain in _all(store, "BroadcastDomain"):
             if (
                 domain.get("name") == name
                 and get_path(domain, "ipspace.name") == ipspace
@@ -484,7 +490,7 @@ def _domain_ref(domain: Mapping[str, Any]) -> Record:
 
 
 def _node_ref(store: Store, name: Any) -> Record:
-    node = next((n for n in store.records_of("Node") if n.get("name") == name), None)
+    node = next((n for n in _all(store, "Node") if n.get("name") == name), None)
     return {"name": name, "uuid": (node or {}).get("uuid")}
 
 
@@ -510,7 +516,7 @@ class IpInterfaces(Behaviour):
         svm = data.get("svm")
         data.setdefault("scope", "svm" if svm else "cluster")
         if svm:
-            owner = next((s for s in store.records_of("Svm") if s["uuid"] == svm.get("uuid")), None)
+            owner = next((s for s in _all(store, "Svm") if s["uuid"] == svm.get("uuid")), None)
             space = (owner or {}).get("ipspace") or {"name": "Default"}
             if data.get("ipspace") and get_path(data, "ipspace.name") != space.get("name"):
                 raise bad_value("ipspace", "An SVM's interface is in the SVM's IPspace.")
@@ -539,7 +545,7 @@ class IpInterfaces(Behaviour):
 
     @staticmethod
     def _unique_name(store: Store, name: Any, svm: Any, ipspace: Any, besides: Any) -> None:
-        for lif in store.records_of("IpInterface"):
+        for lif in _all(store, "IpInterface"):
             if lif.get("uuid") == besides or lif.get("name") != name:
                 continue
             if get_path(lif, "svm.uuid") == svm and get_path(lif, "ipspace.name") == ipspace:
@@ -572,7 +578,7 @@ class IpInterfaces(Behaviour):
             except ValueError:
                 raise bad_value("ip.netmask", f'"{netmask}" is not a netmask.') from None
         ipspace = get_path(data, "ipspace.name")
-        for lif in store.records_of("IpInterface"):
+        for lif in _all(store, "IpInterface"):
             if (
                 lif.get("uuid") != besides
                 and get_path(lif, "ip.address") == str(address)
@@ -707,7 +713,7 @@ class IpInterfaces(Behaviour):
         policy = next(
             (
                 p
-                for p in store.records_of("IpServicePolicy")
+                for p in _all(store, "IpServicePolicy")
                 if p.get("name") == get_path(record, "service_policy.name")
                 and get_path(p, "svm.uuid") == get_path(record, "svm.uuid")
             ),
