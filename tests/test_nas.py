@@ -5,6 +5,7 @@ error code docs/nas.md gives for it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from nas_helpers import GIB, NAS, SCENARIO, Api
@@ -426,3 +427,25 @@ def test_quota_on_and_off_and_the_last_rule_still_enforced(api: Api) -> None:
     assert api.get(RULES)["num_records"] == 0
     api.ok("PATCH", f"{VOLUMES}/{volume}", {"quota.enabled": False})
     assert api.get(f"{VOLUMES}/{volume}?fields=quota.state")["quota"]["state"] == "off"
+
+
+def test_a_read_looks_the_volumes_up_once_however_many_records_it_renders(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("q1", "q2", "q3"):
+        _qtree(api, name)
+    store = api.sim.store
+    calls: list[str] = []
+    deep = store.deep
+
+    def counting(resource: str) -> Any:
+        calls.append(resource)
+        return deep(resource)
+
+    monkeypatch.setattr(store, "deep", counting)
+    assert api.get(f"{QTREES}?fields=*")["num_records"] == 7  # 4 default qtrees, and 3
+    assert calls.count("Volume") == 1
+    calls.clear()
+    api.get(f"{SHARES}?fields=*")
+    assert calls.count("Svm") <= 1
+    assert store.cached("key", lambda: 1) == store.cached("key", lambda: 2) - 1  # not kept outside

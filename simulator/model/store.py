@@ -132,6 +132,7 @@ class Store:
         self._ids: dict[str, Iterator[int]] = {}
         self._memo: dict[Any, Any] = {}
         self._depth = 0
+        self._owner: int | None = None
         self._by_record_path = {
             _normal(r.record_path): r for r in spec.resources.values() if r.record_path
         }
@@ -186,6 +187,7 @@ class Store:
         with self.lock:
             if self._depth == 0:
                 self._memo = {}
+                self._owner = threading.get_ident()
             self._depth += 1
             try:
                 yield
@@ -193,11 +195,12 @@ class Store:
                 self._depth -= 1
                 if self._depth == 0:
                     self._memo = {}
+                    self._owner = None
 
     def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()``, computed once per read or write (nothing changes meanwhile): deep
         rules look other records up for every record they render. Outside one, not kept."""
-        if self._depth == 0:
+        if self._depth == 0 or self._owner != threading.get_ident():
             return compute()
         if key not in self._memo:
             self._memo[key] = compute()
