@@ -7,26 +7,40 @@ the simulator's clock so waits cost no real time. The waiting itself is :mod:`.p
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import heapq
+import http.client
+import itertools
+import json as jsonlib
 import logging
 import math
 import random
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from . import __version__
 from .errors import (
     JobNotFound,
     OntapError,
+    OntapJobError,
     ProtocolError,
     TransientError,
     TransportError,
+    quote_body,
 )
 from .poller import Clock, PollPolicy, SystemClock, wait_for_job
 
@@ -47,6 +61,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 JobRecord = Mapping[str, Any]
 _REQUESTS_VERSION: str = getattr(requests, "__version__", "unknown")
+#: Bytes asked of the socket per read of a body.
+_CHUNK = 64 * 1024
+#: How much of a transport error's text (which may quote what the server sent) a message keeps.
+_REASON_LIMIT = 300
+_DELAY_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_BASIC_TOKEN = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]+")
 
 
 @dataclass(frozen=True)
@@ -68,18 +88,248 @@ class JobResult:
     location: str | None = None
 
 
+# -- the whole-exchange deadline ---------------------------------------------------------------
+# requests' read timeout bounds each socket read, not the answer: a server that drips a byte
+# every half second keeps a request alive for as long as it likes. Each exchange therefore has a
+# deadline on the real clock, and a watchdog thread shuts its socket down when it passes, which
+# wakes whatever read is blocked on it (status line, headers, body, TLS handshake alike).
+
+
+def _shut(handle: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed or never connected: nothing to wake
+        handle.shutdown(socket.SHUT_RDWR)
+
+
+class _Exchange:
+    """One request's deadline on the monotonic clock, and the sockets to shut when it passes.
+
+    Sockets are held as duplicates of their descriptor, so shutting one down reaches the
+    connection even after TLS has taken the original socket object over, and never touches a
+    descriptor number that was closed and reused.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.fired = False
+        self.done = False
+        self._handles: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def attach(self, sock: socket.socket) -> None:
+        try:
+            handle = socket.fromfd(sock.fileno(), sock.family, sock.type)
+        except (OSError, ValueError):  # closed meanwhile: nothing to watch
+            return
+        with self._lock:
+            if not self.done:
+                self._handles.append(handle)
+                if self.fired:
+                    _shut(handle)
+                return
+        handle.close()
+
+    def fire(self) -> None:
+        with self._lock:
+            if self.done:
+                return
+            self.fired = True
+            for handle in self._handles:
+                _shut(handle)
+
+    def finish(self) -> None:
+        with self._lock:
+            self.done = True
+            handles, self._handles = self._handles, []
+        for handle in handles:
+            handle.close()
+
+
+class _Watchdog:
+    """One daemon thread that fires exchanges whose deadline passed (started on first use)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Exchange]] = []
+        self._order = itertools.count()
+        self._finished = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, exchange: _Exchange) -> None:
+        with self._cond:
+            first = not self._heap or exchange.deadline < self._heap[0][0]
+            heapq.heappush(self._heap, (exchange.deadline, next(self._order), exchange))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="pytest-ontapjob-watchdog", daemon=True
+                )
+                self._thread.start()
+            elif first:
+                self._cond.notify()
+
+    def forget(self, exchange: _Exchange) -> None:
+        """Account for a finished exchange; drop finished entries once they are most of the heap."""
+        exchange.finish()
+        with self._cond:
+            self._finished += 1
+            if self._finished > 64 and 2 * self._finished > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+                self._finished = 0
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                    self._finished = max(0, self._finished - 1)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)[2].fire()
+
+
+_WATCHDOG = _Watchdog()
+_CURRENT = threading.local()
+
+
+def _attach(sock: socket.socket | None) -> None:
+    """Put ``sock`` under the watch of this thread's current exchange, if any."""
+    exchange: _Exchange | None = getattr(_CURRENT, "exchange", None)
+    if exchange is not None and sock is not None:
+        exchange.attach(sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """An HTTP connection that puts its socket under the current exchange's watch."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach(self.sock)  # a kept-alive connection: _new_conn is not called again
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    """The HTTPS twin of :class:`_WatchedHTTPConnection` (the TLS handshake is watched too)."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_STOCK_POOLS = urllib3.poolmanager.pool_classes_by_scheme
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter on the watched connections (SOCKS proxies keep their own pools)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        if self.poolmanager.pool_classes_by_scheme is _STOCK_POOLS:
+            self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if manager.pool_classes_by_scheme is _STOCK_POOLS:
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
+
+class _BasicAuth(requests.auth.HTTPBasicAuth):
+    """HTTP basic auth whose repr names the user only: no traceback or log prints the password."""
+
+    def __repr__(self) -> str:
+        return f"<basic auth for {self.username!r}>"
+
+
+def _basic_auth(auth: object) -> tuple[_BasicAuth | None, str | None]:
+    """``(auth, None)`` for a usable ``(user, password)`` pair, else ``(None, problem)``.
+
+    Never raises, and never names the password: the caller raises after dropping its own
+    reference, so no frame of the traceback holds the pair.
+    """
+    if auth is None:
+        return None, None
+    if not isinstance(auth, tuple | list) or len(auth) != 2:
+        return None, "auth must be a (username, password) pair"
+    for what, value in zip(("username", "password"), auth, strict=True):
+        if not isinstance(value, str | bytes):
+            return None, f"auth: the {what} must be a str, not {type(value).__name__}"
+        if isinstance(value, str):
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                return None, (
+                    f"auth: the {what} has characters outside Latin-1, which HTTP basic auth "
+                    "in requests cannot send; pass it as bytes, encoded as the cluster expects"
+                )
+    return _BasicAuth(auth[0], auth[1]), None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A complete answer: status, headers and the whole (bounded) body."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    method: str
+    url: str
+
+
+def _content_length(headers: Mapping[str, str]) -> int | None:
+    """The declared ``Content-Length``, or None when absent or unreadable (too long counts huge)."""
+    value = (headers.get("Content-Length") or "").strip()
+    if not value.isascii() or not value.isdigit():
+        return None
+    return int(value) if len(value) <= 18 else 10**18
+
+
+def _decode_json(content: bytes) -> Any:
+    """Parse a body as JSON in UTF-8; ValueError for anything else, however deep or broken."""
+    try:
+        return jsonlib.loads(content.decode("utf-8-sig"))
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
+
+
 def _retry_after(value: str | None, now: float) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP date; None when absent or invalid."""
+    """``Retry-After`` as seconds: delay-seconds or an HTTP date; None when absent or invalid.
+
+    Delay-seconds are ASCII digits (a fraction tolerated), as HTTP says: not ``1_000``, ``-1``,
+    ``nan`` or other scripts' digits. Too many digits to represent is ``inf``: longer than any
+    deadline, so the caller stops at once rather than retrying early.
+    """
     if not value:
         return None
+    value = value.strip()
+    if _DELAY_SECONDS.fullmatch(value):
+        return float(value)
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - now
+        seconds = email.utils.parsedate_to_datetime(value).timestamp() - now
+    except (TypeError, ValueError, OverflowError):  # the year 99999999999999999999 overflows
+        return None
     if not math.isfinite(seconds):
         return None
     return max(seconds, 0.0)
@@ -96,13 +346,50 @@ def _origin(parts: SplitResult) -> tuple[str, str, int | None]:
 
 
 def _reason(exc: BaseException) -> str:
-    """The innermost cause of a requests error, named by type and text (no headers in it)."""
+    """The innermost cause of a transport error, by type and text: short, no credentials."""
     while exc.__context__ is not None or exc.__cause__ is not None:
         inner = exc.__cause__ or exc.__context__
         assert inner is not None
         exc = inner
-    text = str(exc)
+    text = _BASIC_TOKEN.sub(r"\1 <redacted>", quote_body(str(exc), _REASON_LIMIT))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+_TIMEOUTS = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+#: What a request can raise below this package: every one becomes one of its errors.
+_TRANSPORT_ERRORS = (
+    requests.RequestException,  # an OSError too
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+    ValueError,  # requests' InvalidURL and InvalidHeader, urllib3's LocationParseError, ...
+)
+
+
+def _no_answer(exc: BaseException) -> bool:
+    """True when the request may have left and its answer did not arrive whole."""
+    if isinstance(exc, requests.RequestException):
+        return isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError)
+    return not isinstance(exc, ValueError)  # the rest of urllib3, http.client and the socket
+
+
+def _transport_failure(
+    method: str, path: str, budget: float, exc: BaseException, fired: bool
+) -> OntapJobError:
+    """The package's error for a request that raised ``exc`` (the watchdog ``fired`` or not).
+
+    TransientError when there was no usable answer (the poller retries it; a write or a single
+    read turns it into TransportError); TransportError when the request could not be sent.
+    """
+    if fired or isinstance(exc, _TIMEOUTS):
+        return TransientError(f"{method} {path}: no complete answer within {budget:.3g} s")
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return TransientError(f"{method} {path}: the body could not be decoded: {_reason(exc)}")
+    if _no_answer(exc):
+        return TransientError(f"{method} {path}: connection failed: {_reason(exc)}")
+    return TransportError(
+        f"{method} {path}: the request could not be sent, nothing was: {_reason(exc)}"
+    )
 
 
 def _check_return_timeout(value: object) -> int | None:
@@ -120,6 +407,12 @@ class OntapClient:
     ``(username, password)`` pair sent as HTTP basic auth; ``verify`` True, False or a CA
     bundle path, as in requests. ``clock`` (default: the monotonic clock) is what the poller
     waits on; pass a simulator's virtual clock to make waits instant.
+
+    Against a server that misbehaves, every request is bounded as a whole (``policy.read_timeout``
+    and the time left, however slowly the answer drips), every body by size
+    (``policy.max_body_bytes``, ``policy.max_job_body_bytes``), redirects are not followed and
+    cookies not kept; whatever goes wrong below raises one of this package's errors. A
+    ``session`` of your own keeps its adapters: the whole-exchange bound then relies on them.
     """
 
     def __init__(
@@ -134,6 +427,10 @@ class OntapClient:
         on_progress: Callable[[JobRecord], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        basic, problem = _basic_auth(auth)
+        del auth  # from here on no frame holds the password, whatever is raised
+        if problem is not None:
+            raise TypeError(problem)
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
@@ -145,10 +442,15 @@ class OntapClient:
         self.clock: Clock = clock or SystemClock()
         self.on_progress = on_progress
         self._rng = rng
-        self._username = auth[0] if auth else None
-        self.session = session or requests.Session()
-        if auth is not None:
-            self.session.auth = auth
+        self._username = basic.username if basic is not None else None
+        if session is None:
+            session = requests.Session()
+            session.mount(self.base_url + "/", _WatchedAdapter())
+            # ONTAP's API needs no cookies; a server setting them would grow the jar unbounded.
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        self.session = session
+        if basic is not None:
+            self.session.auth = basic
         # Passed on every request: requests ignores Session.verify when REQUESTS_CA_BUNDLE
         # or CURL_CA_BUNDLE is set, which would silently swap the caller's CA bundle.
         self.verify = verify
@@ -180,16 +482,21 @@ class OntapClient:
         is checked by where it leads, not by how it is spelt: any origin but the cluster's is a
         ProtocolError raised before anything, credentials included, is sent.
         """
+        shown = quote_body(repr(path), 200)
         if _UNSAFE_URL_CHARS.search(path) or path != path.lstrip():
-            raise ProtocolError(f"refusing an href with control characters or blanks: {path!r}")
-        parts = urlsplit(path)
-        if parts.scheme or parts.netloc:
-            if _origin(parts) != self._origin:
-                raise ProtocolError(f"refusing to send credentials to another origin: {path!r}")
-            path = urlunsplit(("", "", parts.path, parts.query, ""))
-        url = urljoin(self.base_url + "/", path.lstrip("/"))
-        if _origin(urlsplit(url)) != self._origin:  # belt and braces: never leave the cluster
-            raise ProtocolError(f"refusing to send credentials to another origin: {path!r}")
+            raise ProtocolError(f"refusing an href with control characters or blanks: {shown}")
+        try:
+            parts = urlsplit(path)
+            if parts.scheme or parts.netloc:
+                if _origin(parts) != self._origin:
+                    raise ProtocolError(f"refusing to send credentials to another origin: {shown}")
+                path = urlunsplit(("", "", parts.path, parts.query, ""))
+            url = urljoin(self.base_url + "/", path.lstrip("/"))
+            leads_home = _origin(urlsplit(url)) == self._origin
+        except ValueError:  # e.g. "http://[::1/...": an unbalanced IPv6 bracket
+            raise ProtocolError(f"refusing an href that is not a valid URL: {shown}") from None
+        if not leads_home:  # belt and braces: never leave the cluster
+            raise ProtocolError(f"refusing to send credentials to another origin: {shown}")
         return url
 
     def _send(
@@ -199,50 +506,118 @@ class OntapClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-        read_timeout: float,
-    ) -> requests.Response:
-        url = self._url(path)
-        timeout = (min(self.policy.connect_timeout, read_timeout), read_timeout)
-        try:
-            response = self.session.request(
-                method, url, params=params, json=json, timeout=timeout, verify=self.verify
-            )
-        # ``from None``: the chained requests/urllib3 exceptions hold the request's headers,
-        # Authorization included, and pytest prints frame arguments of chained tracebacks.
-        except requests.Timeout:
-            raise TransientError(f"{method} {path}: no answer within {read_timeout:g} s") from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise TransientError(f"{method} {path}: connection failed: {_reason(exc)}") from None
-        logger.debug("%s %s -> %s", method, path, response.status_code)
-        return response
+        budget: float,
+        max_bytes: int,
+        limit: str = "max_body_bytes",
+    ) -> _Answer:
+        """Send one request and read its whole answer within ``budget`` real seconds.
 
-    def _error(self, response: requests.Response) -> OntapError:
+        Raises TransientError when no usable answer came (timeout, connection, corrupt
+        encoding), TransportError when the request could not be sent, ProtocolError for an
+        answer no ONTAP sends (1xx or 3xx final status, a body over ``max_bytes``). Whatever
+        requests or urllib3 raised is dropped, not chained: its frames hold the credentials.
+        """
+        url = self._url(path)
+        exchange = _Exchange(budget)
+        _WATCHDOG.watch(exchange)
+        _CURRENT.exchange = exchange
+        failure: OntapJobError
+        try:
+            answer = self._exchange(method, url, path, params, json, budget, max_bytes, limit)
+        except OntapJobError:
+            raise
+        except _TRANSPORT_ERRORS as exc:
+            failure = _transport_failure(method, path, budget, exc, exchange.fired)
+        else:
+            if not exchange.fired:
+                logger.debug("%s %s -> %s", method, path, answer.status)
+                return answer
+            # The watchdog cut a body whose end is the connection's close: it is truncated.
+            failure = _transport_failure(method, path, budget, TimeoutError(), True)
+        finally:
+            _CURRENT.exchange = None
+            _WATCHDOG.forget(exchange)
+        raise failure from None
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        budget: float,
+        max_bytes: int,
+        limit: str,
+    ) -> _Answer:
+        response = self.session.request(
+            method,
+            url,
+            params=params,
+            json=json,
+            timeout=(min(self.policy.connect_timeout, budget), budget),
+            verify=self.verify,
+            allow_redirects=False,
+            stream=True,
+        )
+        with response:
+            status = response.status_code
+            if 300 <= status < 400:
+                location = quote_body(repr(response.headers.get("Location")), 200)
+                raise ProtocolError(
+                    f"{method} {path}: HTTP {status}, a redirect to {location}; ONTAP's API "
+                    "does not redirect and the client does not follow (nothing was sent there)"
+                )
+            if not (200 <= status < 300 or 400 <= status < 600):
+                raise ProtocolError(f"{method} {path}: HTTP {status} is not a final ONTAP answer")
+            too_big = (
+                f"{method} {path}: the answer's body is larger than {max_bytes:,} bytes "
+                f"(PollPolicy.{limit}); the rest was not read"
+            )
+            declared = _content_length(response.headers)
+            encoded = "Content-Encoding" in response.headers  # then the length is not the size
+            if declared is not None and declared > max_bytes and not encoded:
+                raise ProtocolError(too_big)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ProtocolError(too_big)
+                chunks.append(chunk)
+        return _Answer(status, response.headers, b"".join(chunks), method, url)
+
+    @staticmethod
+    def _error(answer: _Answer) -> OntapError:
         return OntapError.from_response(
-            response.status_code,
-            response.content,
-            method=response.request.method,
-            url=response.url,
+            answer.status, answer.content, method=answer.method, url=answer.url
         )
 
     @staticmethod
-    def _json(response: requests.Response, what: str) -> Any:
-        if not response.content:
+    def _json(answer: _Answer, what: str) -> Any:
+        if not answer.content:
             return {}
         try:
-            return response.json()
+            return _decode_json(answer.content)
         except ValueError:
-            raise ProtocolError(f"{what}: the body is not JSON", response.text) from None
+            raise ProtocolError(f"{what}: the body is not JSON in UTF-8", answer.content) from None
 
     # -- reads -------------------------------------------------------------------------------
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """GET ``path`` and return its JSON body; OntapError on an error answer."""
         try:
-            response = self._send("GET", path, params=params, read_timeout=self.policy.read_timeout)
+            answer = self._send(
+                "GET",
+                path,
+                params=params,
+                budget=self.policy.read_timeout,
+                max_bytes=self.policy.max_body_bytes,
+            )
         except TransientError as exc:
             raise TransportError(str(exc)) from None
-        if response.status_code >= 400:
-            raise self._error(response)
-        body = self._json(response, f"GET {path}")
+        if answer.status >= 400:
+            raise self._error(answer)
+        body = self._json(answer, f"GET {path}")
         if not isinstance(body, dict):
             raise ProtocolError(f"GET {path}: expected a JSON object", body)
         return body
@@ -305,33 +680,36 @@ class OntapClient:
             remaining = deadline - self.clock.now()
             if remaining <= 0:
                 raise TransportError(f"{method} {path}: no time left for the write")
-            read_timeout = min(max(self.policy.read_timeout, (rt or 0) + 15.0), remaining)
+            budget = min(max(self.policy.read_timeout, (rt or 0) + 15.0), remaining)
             try:
-                response = self._send(
-                    method, path, params=query, json=json, read_timeout=read_timeout
+                answer = self._send(
+                    method,
+                    path,
+                    params=query,
+                    json=json,
+                    budget=budget,
+                    max_bytes=self.policy.max_body_bytes,
                 )
             except TransientError as exc:
                 raise TransportError(f"{exc}; the write may or may not have been applied") from None
-            if response.status_code not in _WRITE_RETRY_STATUSES:
+            if answer.status not in _WRITE_RETRY_STATUSES:
                 break
             attempts += 1
-            delay = _retry_after(response.headers.get("Retry-After"), time.time())
+            delay = _retry_after(answer.headers.get("Retry-After"), time.time())
             delay = self.policy.interval if delay is None else delay
             if attempts > self.policy.max_transient_errors or delay >= deadline - self.clock.now():
-                raise self._error(response)
-            logger.info(
-                "%s %s answered %s; retrying in %.1f s", method, path, response.status_code, delay
-            )
+                raise self._error(answer)
+            logger.info("%s %s answered %s; retrying in %.1f s", method, path, answer.status, delay)
             self.clock.sleep(delay)
 
-        if response.status_code >= 400:
-            raise self._error(response)
-        body = self._json(response, f"{method} {path}")
+        if answer.status >= 400:
+            raise self._error(answer)
+        body = self._json(answer, f"{method} {path}")
         if not isinstance(body, dict):
             raise ProtocolError(f"{method} {path}: expected a JSON object", body)
-        location = response.headers.get("Location")
+        location = answer.headers.get("Location")
         job = body.get("job")
-        if response.status_code == 202:
+        if answer.status == 202:
             if not isinstance(job, Mapping):
                 raise ProtocolError(f"{method} {path}: 202 Accepted without a job link", body)
             return self._poll(
@@ -344,8 +722,8 @@ class OntapClient:
             )
         elapsed = self.clock.now() - started
         if isinstance(job, Mapping):
-            return JobResult(response.status_code, dict(job), "success", 0, elapsed, body, location)
-        return JobResult(response.status_code, None, "success", 0, elapsed, body, location)
+            return JobResult(answer.status, dict(job), "success", 0, elapsed, body, location)
+        return JobResult(answer.status, None, "success", 0, elapsed, body, location)
 
     # -- waiting -----------------------------------------------------------------------------
     def wait(self, job: str | Mapping[str, Any]) -> JobResult:
@@ -371,7 +749,7 @@ class OntapClient:
         if isinstance(href, str) and href:
             return href, str(uuid) if uuid else href.rstrip("/").rsplit("/", 1)[-1]
         if isinstance(uuid, str) and uuid:
-            return f"/api/cluster/jobs/{uuid}", uuid
+            return f"/api/cluster/jobs/{quote(uuid, safe='')}", uuid
         raise ProtocolError("the job has neither a uuid nor a link", dict(job))
 
     def _poll(
@@ -391,22 +769,27 @@ class OntapClient:
         def fetch(read_timeout: float) -> Mapping[str, Any]:
             nonlocal polls
             polls += 1
-            response = self._send(
-                "GET", path, params={"fields": POLL_FIELDS}, read_timeout=read_timeout
+            answer = self._send(
+                "GET",
+                path,
+                params={"fields": POLL_FIELDS},
+                budget=read_timeout,
+                max_bytes=self.policy.max_job_body_bytes,
+                limit="max_job_body_bytes",
             )
-            status = response.status_code
+            status = answer.status
             if status == 404:
                 raise JobNotFound(job_id)
             if status == 429 or status >= 500:
                 raise TransientError(
                     f"GET {path}",
                     status=status,
-                    retry_after=_retry_after(response.headers.get("Retry-After"), time.time()),
+                    retry_after=_retry_after(answer.headers.get("Retry-After"), time.time()),
                 )
             if status >= 400:
-                raise self._error(response)
+                raise self._error(answer)
             try:
-                record = response.json()
+                record = _decode_json(answer.content)
             except ValueError:
                 raise TransientError(f"GET {path}: unparsable body", status=status) from None
             if not isinstance(record, Mapping):

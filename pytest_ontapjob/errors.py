@@ -46,6 +46,10 @@ __all__ = [
 
 #: How many characters of a body a message quotes.
 BODY_QUOTE_LIMIT = 500
+#: How many characters of a server's job or error message a rendered message shows.
+SERVER_TEXT_LIMIT = 1000
+#: Control characters a terminal would act on (all but newline and tab), shown escaped.
+_ESCAPES = {c: repr(chr(c))[1:-1] for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (9, 10)}
 
 JobRecord = Mapping[str, Any]
 
@@ -69,6 +73,9 @@ class OntapJobError(Exception):
 def quote_body(body: object, limit: int = BODY_QUOTE_LIMIT) -> str:
     """Render ``body`` (text, bytes or parsed JSON) for a message, cut to ``limit`` characters."""
     if isinstance(body, bytes | bytearray):
+        if len(body) > 4 * limit:  # decode no more than can be shown
+            cut = bytes(body[: 4 * limit]).decode("utf-8", errors="replace")
+            return f"{cut[:limit]}... ({len(body)} bytes)"
         text = bytes(body).decode("utf-8", errors="replace")
     elif isinstance(body, str):
         text = body
@@ -77,9 +84,16 @@ def quote_body(body: object, limit: int = BODY_QUOTE_LIMIT) -> str:
             text = json.dumps(body, default=repr, ensure_ascii=False)
         except (TypeError, ValueError):
             text = repr(body)
+        except RecursionError:
+            text = f"<a {type(body).__name__} nested too deep to show>"
     if len(text) > limit:
         return f"{text[:limit]}... ({len(text)} characters)"
     return text
+
+
+def _shown(value: object, limit: int = SERVER_TEXT_LIMIT) -> str:
+    """Server-sent ``value`` for a message: cut to ``limit`` characters, controls escaped."""
+    return quote_body(str(value), limit).translate(_ESCAPES)
 
 
 def coerce_code(code: object) -> int | None:
@@ -152,11 +166,11 @@ class OntapError(OntapJobError):
         head = f"HTTP {self.status} on {label}" if label else f"HTTP {self.status}"
         details = []
         if self.code is not None:
-            details.append(f"code {self.code}")
+            details.append(f"code {_shown(self.code, 100)}")
         if self.target:
-            details.append(f"target {self.target}")
+            details.append(f"target {_shown(self.target, 200)}")
         tail = f" ({', '.join(details)})" if details else ""
-        return f"{head}: {self.message or _reason(self.status)}{tail}"
+        return f"{head}: {_shown(self.message) if self.message else _reason(self.status)}{tail}"
 
     @classmethod
     def from_response(
@@ -178,7 +192,7 @@ class OntapError(OntapJobError):
         if isinstance(body, str):
             try:
                 parsed = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 parsed = body
         error = parsed.get("error") if isinstance(parsed, Mapping) else None
         kind = AuthError if cls is OntapError and status in (401, 403) else cls
@@ -242,17 +256,17 @@ def describe_job(job: JobRecord | None, job_id: str | None = None) -> str:
     """``"Job <uuid> (<description>)"`` from what is known of a job."""
     uuid = job.get("uuid") if job is not None else None
     name = uuid or job_id
-    text = f"Job {name}" if name else "Job"
+    text = f"Job {_shown(name, 200)}" if name else "Job"
     description = job.get("description") if job is not None else None
-    return f"{text} ({description})" if description else text
+    return f"{text} ({_shown(description, 200)})" if description else text
 
 
 def _last_seen(job: JobRecord | None) -> str:
     if job is None:
         return "no job record was read"
-    state = job.get("state", "<no state>")
+    state = _shown(job.get("state", "<no state>"), 100)
     message = job.get("message")
-    text = f"last seen {state}: {message}" if message else f"last seen {state}"
+    text = f"last seen {state}: {_shown(message)}" if message else f"last seen {state}"
     code = coerce_code(job.get("code"))
     return f"{text} (code {code})" if code else text
 
@@ -293,15 +307,15 @@ class JobFailed(JobError):
         self.error = error
         description = job.get("description")
         self.description: str | None = str(description) if description is not None else None
-        text = f"{describe_job(job, job_id)} failed: {message}"
+        text = f"{describe_job(job, job_id)} failed: {_shown(message)}"
         if self.code is not None:
             text += f" (code {self.code})"
         if error is not None:
             error_message = error.get("message")
             if error_message and error_message != message:
                 error_code = error.get("code")
-                suffix = f" (code {error_code})" if error_code is not None else ""
-                text += f"; error: {error_message}{suffix}"
+                suffix = f" (code {_shown(error_code, 100)})" if error_code is not None else ""
+                text += f"; error: {_shown(error_message)}{suffix}"
         super().__init__(text, job)
 
 
@@ -356,7 +370,7 @@ class JobPausedTooLong(JobTimeout):
         self.paused = paused
         self.elapsed = elapsed
         self.polls = polls
-        uuid = job.get("uuid") or job_id or "<uuid>"
+        uuid = _shown(job.get("uuid") or job_id or "<uuid>", 200)
         text = (
             f"{describe_job(job, job_id)} stayed paused for {paused:.1f} s, more than "
             f"max_paused={max_paused:g} s (waited {elapsed:.1f} s in all); {_last_seen(job)}; "

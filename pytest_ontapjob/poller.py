@@ -25,6 +25,7 @@ from .errors import (
     ProtocolError,
     RetriesExhausted,
     TransientError,
+    quote_body,
 )
 
 __all__ = [
@@ -50,6 +51,19 @@ JobRecord = Mapping[str, Any]
 #: GETs the job record with the given read timeout (seconds); raises TransientError to be
 #: retried, JobNotFound on a 404, any other OntapJobError to stop.
 Fetch = Callable[[float], JobRecord]
+
+
+#: How many characters of a server-sent value a log line shows.
+_LOG_LIMIT = 200
+_ESCAPES = {c: repr(chr(c))[1:-1] for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)}
+
+
+def _loggable(value: object) -> str:
+    """``value`` for a log line: one line (control characters escaped), at most ``_LOG_LIMIT``."""
+    text = str(value)
+    cut = len(text) > _LOG_LIMIT
+    text = text[:_LOG_LIMIT].translate(_ESCAPES)
+    return f"{text}... ({len(str(value))} characters)" if cut else text
 
 
 def is_terminal(state: str) -> bool:
@@ -113,10 +127,17 @@ class PollPolicy:
     not_found_grace: float = 10.0
     #: Limit on the total time the job is observed paused; None for no limit but the timeout.
     max_paused: float | None = None
-    #: Cap of each request's read timeout (it is also clipped to the time left).
+    #: Limit on each request's whole exchange (connect, send, headers and body, however slowly
+    #: the server drips them), on the real clock; also clipped to the time left. A write waiting
+    #: on ``return_timeout`` gets at least ``return_timeout + 15``.
     read_timeout: float = 60.0
     #: Connect timeout of each request.
     connect_timeout: float = 10.0
+    #: Largest answer body read (decoded bytes), for writes and ``OntapClient.get``; a larger
+    #: one is a ProtocolError, raised without reading the rest.
+    max_body_bytes: int = 64 * 1024 * 1024
+    #: Largest job record read while polling (ONTAP's are a few kB).
+    max_job_body_bytes: int = 1024 * 1024
 
     def __post_init__(self) -> None:
         _check_number("interval", self.interval, minimum=0, inclusive=False)
@@ -146,6 +167,10 @@ class PollPolicy:
             _check_number("max_paused", self.max_paused, minimum=0, inclusive=True)
         _check_number("read_timeout", self.read_timeout, minimum=0, inclusive=False)
         _check_number("connect_timeout", self.connect_timeout, minimum=0, inclusive=False)
+        for name in ("max_body_bytes", "max_job_body_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"PollPolicy.{name} must be an int >= 1, got {value!r}")
 
     def delays(self) -> Iterator[float]:
         """The nominal (jitter-free) sleeps between GETs, endlessly: each backoff times the last."""
@@ -203,6 +228,7 @@ class _Waiter:
         self.last: JobRecord | None = None
         self.polls = 0
         self.errors = 0
+        self.last_error: TransientError | None = None
         self.first_not_found: float | None = None
         self.seen: tuple[object, object] | None = None
         self.last_seen_at = 0.0
@@ -214,6 +240,8 @@ class _Waiter:
         return nominal * self.rng.uniform(1 - jitter, 1 + jitter) if jitter else nominal
 
     def timed_out(self, detail: str | None = None) -> JobTimeout:
+        if detail is None and self.errors and self.last_error is not None:
+            detail = f"the last GET failed: {self.last_error}"
         if detail is None and self.last is None and self.first_not_found is not None:
             detail = "the job's GET answered HTTP 404 so far"
         return JobTimeout(
@@ -253,8 +281,8 @@ class _Waiter:
             state in TERMINAL_STATES or state in NON_TERMINAL_STATES
         ):
             raise ProtocolError(
-                f"the job record has an unknown state {state!r} (expected queued, running, "
-                "paused, success or failure)",
+                f"the job record has an unknown state {quote_body(repr(state), 100)} (expected "
+                "queued, running, paused, success or failure)",
                 record,
             )
         now = self.clock.now()
@@ -268,9 +296,9 @@ class _Waiter:
             self.seen = seen
             logger.info(
                 "job %s %s: %s",
-                record.get("uuid") or self.job_id or "?",
+                _loggable(record.get("uuid") or self.job_id or "?"),
                 state,
-                record.get("message"),
+                _loggable(record.get("message")),
             )
             if self.on_progress is not None:
                 self.on_progress(record)
@@ -297,6 +325,7 @@ class _Waiter:
                 record = self.fetch(min(self.policy.read_timeout, remaining))
             except TransientError as err:
                 self.errors += 1
+                self.last_error = err
                 if self.errors > self.policy.max_transient_errors:
                     raise RetriesExhausted(
                         err, attempts=self.errors, job=self.last, job_id=self.job_id

@@ -9,7 +9,6 @@ test that caused them) and answered as ONTAP-style 500s.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import json
 import logging
@@ -24,6 +23,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .errors import ApiError, bad_value
+from .journal import JOURNAL_BODY_BYTES, redact
 from .query import (
     COLLECTION_PARAMS,
     RECORD_PARAMS,
@@ -33,7 +33,6 @@ from .query import (
     query_collection,
 )
 from .query import select_fields as _select
-from .sim import redact
 
 if TYPE_CHECKING:
     from .faults import FaultRule
@@ -45,6 +44,8 @@ __all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "create_app", "parse_json"]
 MAX_BODY_BYTES = 1024 * 1024
 #: JSON bodies nested deeper are refused with 400 (ONTAP's bodies nest a few levels).
 MAX_JSON_DEPTH = 64
+#: A longer ``Authorization`` header is not decoded: 401 (a real one is under 1 KiB).
+MAX_AUTHORIZATION_BYTES = 8 * 1024
 #: Integers in JSON bodies must fit ONTAP's 64 bits.
 _INT_LIMIT = 2**63
 
@@ -167,6 +168,8 @@ def _raw_body() -> bytes:
 
 #: How many distinct validated job-GET queries the app remembers.
 _CHECKED_QUERIES_MAX = 256
+#: ... and only queries this short (so the memory it keeps is bounded too).
+_CHECKED_QUERY_CHARS = 512
 
 #: CONTENT_LENGTH values (absent, empty, zero) for which werkzeug reads no body at all.
 _NO_LENGTH = (None, "", "0")
@@ -196,15 +199,25 @@ def _no_constant(name: str) -> Any:
 
 
 def _depth(data: Any) -> int:
-    """Nesting depth of a parsed JSON value, without recursion."""
+    """Nesting depth of a parsed JSON value, without recursion.
+
+    A dotted key counts as the objects it stands for (``{"a.b.c": 1}`` nests as deep as
+    ``{"a": {"b": {"c": 1}}}``): ONTAP bodies take dotted names, expanded later.
+    """
     if not isinstance(data, dict | list):
         return 0
     deepest, stack = 0, [(data, 1)]
     while stack:
         value, depth = stack.pop()
         deepest = max(deepest, depth)
-        items = value.values() if isinstance(value, dict) else value
-        stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                below = depth + key.count(".")
+                deepest = max(deepest, below)
+                if isinstance(item, dict | list):
+                    stack.append((item, below + 1))
+        else:
+            stack.extend((item, depth + 1) for item in value if isinstance(item, dict | list))
     return deepest
 
 
@@ -239,6 +252,10 @@ def _body(*, required: bool) -> dict[str, Any] | None:
     return data
 
 
+def _unkept(size: str) -> str:
+    return f"<{size} bytes: over the journal's {JOURNAL_BODY_BYTES}-byte limit, not kept>"
+
+
 def _logged_path() -> str:
     """The request path and query for the access log, password-like arguments redacted."""
     query = urlencode(list(redact(_params()).items()), safe="<>")
@@ -255,13 +272,21 @@ def _spoil(data: bytes, mode: str) -> bytes:
 
 
 def _basic_credentials() -> tuple[str | None, str | None]:
-    header = request.headers.get("Authorization", "")
+    """User and password of a well-formed ``Authorization: Basic`` header, else (None, None).
+
+    Every malformed form (over :data:`MAX_AUTHORIZATION_BYTES`, a non-ASCII byte, bad base64
+    or padding, not UTF-8, no colon) is simply no credentials: a 401, never an exception.
+    """
+    header = request.environ.get("HTTP_AUTHORIZATION", "")
+    if len(header) > MAX_AUTHORIZATION_BYTES:
+        return None, None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "basic" or not token:
         return None, None
     try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        # ValueError covers UnicodeEncodeError (non-ASCII), binascii.Error, UnicodeDecodeError.
+        decoded = base64.b64decode(token.strip().encode("ascii"), validate=True).decode("utf-8")
+    except ValueError:
         return None, None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else (None, None)
@@ -303,7 +328,8 @@ def create_app(sim: Simulator) -> Flask:
         state.started = time.perf_counter()
         state.fault = None
         state.drop = False
-        if not _authorized():
+        state.authorized = _authorized()
+        if not state.authorized:
             error = ApiError(401, "6", "Authentication required: invalid or missing credentials.")
             error.headers["WWW-Authenticate"] = 'Basic realm="ontap-sim"'
             return _error_response(error)
@@ -357,7 +383,17 @@ def create_app(sim: Simulator) -> Flask:
         req = request._get_current_object()  # type: ignore[attr-defined]
         if req.path.startswith("/api") and not getattr(state, "drop", None):
             try:
-                _journal(response)
+                if getattr(state, "authorized", False):
+                    _journal(response)
+                else:  # a stranger's request costs one small entry: no query, no body
+                    sim.record(
+                        {
+                            "method": req.method,
+                            "path": req.path,
+                            "status": response.status_code,
+                            "time": sim.clock.now(),
+                        }
+                    )
             except Exception as exc:  # a journal bug must not turn an answer into a 500
                 sim.errors.append(exc)
                 error_log.error("cannot journal %s %s", req.method, req.path, exc_info=exc)
@@ -383,16 +419,22 @@ def create_app(sim: Simulator) -> Flask:
             "status": None if response is None else response.status_code,
             "time": sim.clock.now(),
         }
-        try:
-            raw = _raw_body()
-        except ApiError:
-            entry["body"] = "<unread>"
+        length = (req.environ.get("CONTENT_LENGTH") or "").strip()
+        if length.isascii() and length.isdigit() and int(length[:19]) > JOURNAL_BODY_BYTES:
+            entry["body"] = _unkept(length)  # not read just to be journaled
         else:
-            if raw:
-                try:
-                    entry["body"] = redact(parse_json(raw))
-                except ApiError:
-                    entry["body"] = "<unparsable>"
+            try:
+                raw = _raw_body()
+            except ApiError:
+                entry["body"] = "<unread>"
+            else:
+                if len(raw) > JOURNAL_BODY_BYTES:
+                    entry["body"] = _unkept(str(len(raw)))
+                elif raw:
+                    try:
+                        entry["body"] = redact(parse_json(raw))
+                    except ApiError:
+                        entry["body"] = "<unparsable>"
         client_app = req.environ.get("HTTP_X_DOT_CLIENT_APP")  # headers.get("X-Dot-Client-App")
         if client_app:
             entry["client_app"] = client_app
@@ -459,9 +501,11 @@ def create_app(sim: Simulator) -> Flask:
             check_params(params, RECORD_PARAMS, _JOB_FIELDS)
             parsed = parse_fields(params.get("fields"))
             fields = None if parsed is None else tuple(parsed)
-            if len(checked_queries) < _CHECKED_QUERIES_MAX:
+            size = sum(len(key) + len(value) for key, value in query)
+            if len(checked_queries) < _CHECKED_QUERIES_MAX and size <= _CHECKED_QUERY_CHARS:
                 checked_queries[query] = fields
-        record = sim.jobs.record(job_uuid, observe=True)
+        # Flask serves HEAD here too; only a GET is an observation for ``polls`` steps.
+        record = sim.jobs.record(job_uuid, observe=request.method == "GET")
         return _json_response(200, _select(record, fields, ("uuid",)))
 
     @app.route("/api/cluster/jobs/<job_uuid>", methods=["PATCH"])
@@ -511,8 +555,10 @@ def create_app(sim: Simulator) -> Flask:
 
     # -- control API ----------------------------------------------------------------------
     from .board import register_ui
+    from .cli_passthrough import register_cli
     from .control import register_control
 
+    register_cli(app, sim, _json_response, _body)
     register_control(app, sim, _json_response, _body)
     register_ui(app, sim, _json_response, _body)
     return app

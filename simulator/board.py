@@ -15,7 +15,6 @@ are views of the engine's own state, for the page and for anyone with curl:
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -161,17 +160,6 @@ def _has_words(haystack: str, words: list[str]) -> bool:
     return all(word in haystack for word in words)
 
 
-def _latest_entries(sim: Simulator, count: int) -> tuple[list[dict[str, Any]], int]:
-    """The journal's last ``count`` entries, newest first, not copied; and its length.
-
-    ``Simulator.journal`` copies every entry, which holds the simulator's lock for ~100 ms at
-    its 100,000-entry limit, twice a second while the page is open. A recorded entry never
-    changes, so references taken under the lock can be read after it is released.
-    """
-    with sim.lock:
-        return list(itertools.islice(reversed(sim._journal), count)), len(sim._journal)
-
-
 def latest_requests(sim: Simulator, params: dict[str, str]) -> dict[str, Any]:
     """``GET /simulator/requests/latest``: the last ``limit`` journal entries, newest first.
 
@@ -188,10 +176,10 @@ def latest_requests(sim: Simulator, params: dict[str, str]) -> dict[str, Any]:
         )
     words = match.lower().split()
     if not words:
-        latest, total = _latest_entries(sim, limit)
+        latest, total = sim.latest_requests(limit)
         matched = scanned = total
     else:
-        entries, total = _latest_entries(sim, JOURNAL_SCAN)
+        entries, total = sim.latest_requests(JOURNAL_SCAN)
         found = [entry for entry in entries if _has_words(_haystack(entry), words)]
         latest, matched, scanned = found[:limit], len(found), len(entries)
     records = [dict(entry) for entry in latest]

@@ -2,7 +2,9 @@
 
 The first line on stdout (flushed) carries the base URL, so scripts can start it with
 ``--port 0`` and read where it listens. One log line per request goes to stderr.
-SIGINT and SIGTERM stop it cleanly.
+SIGINT, SIGTERM, SIGHUP and SIGQUIT stop it cleanly (a generated ``--tls`` directory is
+removed). Bad input at startup (an empty password, an unreadable scenario, certificate or key)
+is one line on stderr naming what is wrong, and exit status 2.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import math
 import os
 import signal
 import sys
@@ -17,9 +20,18 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from .server import ServerLimits, serve
 from .sim import DEFAULT_PASSWORD, DEFAULT_USERNAME, Simulator
 
 __all__ = ["build_parser", "is_loopback", "main"]
+
+#: Signals that stop the server cleanly (connections closed, a generated --tls directory
+#: removed); SIGKILL cannot be caught.
+_STOP_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+    if hasattr(signal, name)
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,12 +88,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--retention",
-        type=float,
+        type=_retention,
         default=None,
         help="seconds a finished job stays readable (default 300, or the scenario's)",
     )
+    parser.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=None,
+        help="open connections at most; at the cap the oldest idle ones are closed first "
+        f"(here {ServerLimits().max_connections}: 512, or half the open-file limit if lower)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
     return parser
+
+
+def _retention(text: str) -> float:
+    """``--retention``: a finite number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1 or not text.strip().isascii():
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _password_problem(flag: str | None) -> str | None:
+    """Why the password given cannot be used (an empty one), or None."""
+    if flag is not None:
+        return None if flag else "--password is empty: give a password, or leave the flag out"
+    if os.environ.get("ONTAP_SIM_PASSWORD") == "":
+        return (
+            "ONTAP_SIM_PASSWORD is set but empty (a missing secret?): set a password, "
+            "or unset it for the default"
+        )
+    return None
 
 
 def is_loopback(host: str) -> bool:
@@ -109,6 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 0 <= args.port <= 65535:
         parser.error("--port must be 0..65535")
 
+    problem = _password_problem(args.password)
+    if problem is not None:
+        print(f"ontap-sim: {problem}", file=sys.stderr)
+        return 2
+
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
     )
@@ -125,8 +182,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ontap-sim: {exc}", file=sys.stderr)
         return 2
     if args.retention is not None:
-        if args.retention < 0:
-            parser.error("--retention must be >= 0")
         sim.jobs.retention = args.retention
 
     password_is_default = args.password is None and "ONTAP_SIM_PASSWORD" not in os.environ
@@ -137,14 +192,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.host,
         )
 
-    from .server import serve
-
+    limits = ServerLimits(
+        **({} if args.max_connections is None else {"max_connections": args.max_connections})
+    )
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, _stop) for sig in _STOP_SIGNALS}
     try:
         with serve(
             sim,
@@ -153,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tls=args.tls,
             certfile=args.certfile,
             keyfile=args.keyfile,
+            limits=limits,
         ) as handle:
             print(f"ontap-sim listening on {handle.url}", flush=True)
             if handle.ca_file:
@@ -165,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"ontap-sim job board: {handle.url}/simulator/ui", flush=True)
             while not stop.wait(0.5):
                 pass
+    except ValueError as exc:  # a certificate or key file that cannot be served
+        print(f"ontap-sim: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"ontap-sim: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

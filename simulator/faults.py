@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApiError, bad_value
-from .rules import CountedRule, take_first
+from .rules import MAX_GLOB_LENGTH, CountedRule, RuleBook
 
-__all__ = ["FAULT_KINDS", "MALFORMED_MODES", "FaultRule", "FaultSet"]
+__all__ = ["FAULT_KINDS", "MALFORMED_MODES", "MAX_MESSAGE_LENGTH", "FaultRule", "FaultSet"]
 
 FAULT_KINDS = ("status", "delay", "drop", "malformed", "vanish")
 #: How a ``malformed`` fault spoils the body (``true`` means ``"truncated"``).
@@ -67,12 +67,23 @@ _DEFAULT_MESSAGES = {
 }
 _DEFAULT_CODES = {429: "262160", 503: "262160"}
 
+#: Longest ``message`` a fault answers with.
+MAX_MESSAGE_LENGTH = 4096
+
 _ids = itertools.count(1)
 
 
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _code_like(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) and len(value) <= 20
 
 
 def _number(data: Mapping[str, Any], name: str, *, low: float, high: float | None = None) -> float:
@@ -132,8 +143,12 @@ class FaultRule(CountedRule):
         if not isinstance(method, str) or method.upper() not in _METHODS:
             raise bad_value("method", f'"method" must be one of {", ".join(_METHODS)}')
         path = data.get("path", "*")
-        if not isinstance(path, str) or not path:
-            raise bad_value("path", '"path" must be a non-empty glob such as "/api/cluster/jobs/*"')
+        if not isinstance(path, str) or not path or len(path) > MAX_GLOB_LENGTH:
+            raise bad_value(
+                "path",
+                f'"path" must be a non-empty glob of at most {MAX_GLOB_LENGTH} characters '
+                'such as "/api/cluster/jobs/*"',
+            )
         times = data.get("times", 1)
         if times is not None and (
             isinstance(times, bool) or not isinstance(times, int) or times < 1
@@ -161,12 +176,20 @@ class FaultRule(CountedRule):
             if data.get("retry_after") is not None:
                 rule.retry_after = _number(data, "retry_after", low=0.0, high=86400.0)
             message = data.get("message")
-            if message is not None and not isinstance(message, str):
-                raise bad_value("message", '"message" must be a string')
+            if message is not None and (
+                not isinstance(message, str) or len(message) > MAX_MESSAGE_LENGTH
+            ):
+                raise bad_value(
+                    "message",
+                    f'"message" must be a string of at most {MAX_MESSAGE_LENGTH} characters',
+                )
             rule.message = message
             code = data.get("code")
-            if code is not None and (isinstance(code, bool) or not isinstance(code, str | int)):
-                raise bad_value("code", '"code" must be a string or an integer')
+            if code is not None and not _code_like(code):
+                raise bad_value(
+                    "code",
+                    '"code" must be a string of at most 20 characters or a 64-bit integer',
+                )
             rule.code = str(code) if code is not None else None
             target = data.get("target")
             if target is not None and not isinstance(target, str):
@@ -249,26 +272,28 @@ def _retry_after_text(seconds: float) -> str:
 
 
 class FaultSet:
-    """The active fault rules, consulted for each ONTAP API request in the order added."""
+    """The active fault rules, consulted for each ONTAP API request in the order added.
+
+    Spent rules leave the scan (the last few stay listed); at most ``MAX_RULES`` are armed.
+    """
 
     def __init__(self) -> None:
-        self._rules: list[FaultRule] = []
+        self._rules: RuleBook[FaultRule] = RuleBook("fault")
         self._lock = threading.Lock()
 
     def add(self, data: Mapping[str, Any] | FaultRule) -> FaultRule:
         rule = data if isinstance(data, FaultRule) else FaultRule.parse(data)
         with self._lock:
-            self._rules.append(rule)
-        return rule
+            return self._rules.add(rule)
 
     def take(self, method: str, path: str) -> FaultRule | None:
         """The first rule that fires for this request (spending one of its ``times``)."""
         with self._lock:
-            return take_first(self._rules, method, path)
+            return self._rules.take(method, path)
 
     def list(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [rule.to_json() for rule in self._rules]
+            return [rule.to_json() for rule in self._rules.rules()]
 
     def clear(self) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ import itertools
 import math
 import threading
 import uuid as uuidlib
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -28,6 +29,8 @@ from .errors import ApiError, not_found
 
 __all__ = [
     "DEFAULT_SCRIPT",
+    "MAX_MESSAGE_LENGTH",
+    "MAX_STEPS",
     "NON_TERMINAL",
     "STATES",
     "TERMINAL",
@@ -48,6 +51,16 @@ CODE_TERMINAL = "458762"
 CODE_NOT_RUNNING = "458776"
 CODE_NO_PAUSE = "458783"
 CODE_NO_CANCEL = "458784"
+
+#: Steps a script may have (a job walks them all; its record is rendered from the current one).
+MAX_STEPS = 1000
+#: Longest ``message`` of a step.
+MAX_MESSAGE_LENGTH = 4096
+#: Transitions a job remembers in :attr:`Job.history` (the latest ones).
+HISTORY_KEPT = 64
+
+#: Job records rendered per hold of the lock when a collection is read.
+RENDER_BATCH = 256
 
 #: Job code ONTAP reports for a generic job failure.
 JOB_FAILED_CODE = 460770
@@ -172,11 +185,21 @@ class Step:
                     f'{where}: "polls" must be an integer >= 1, got {polls!r}', f"{where}.polls"
                 )
         message = data.get("message")
-        if message is not None and not isinstance(message, str):
-            raise ScriptError(f'{where}: "message" must be a string', f"{where}.message")
+        if message is not None and (
+            not isinstance(message, str) or len(message) > MAX_MESSAGE_LENGTH
+        ):
+            raise ScriptError(
+                f'{where}: "message" must be a string of at most {MAX_MESSAGE_LENGTH} characters',
+                f"{where}.message",
+            )
         code = data.get("code")
-        if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
-            raise ScriptError(f'{where}: "code" must be an integer, got {code!r}', f"{where}.code")
+        if code is not None and (
+            not isinstance(code, int) or isinstance(code, bool) or not -(2**63) <= code < 2**63
+        ):
+            raise ScriptError(
+                f'{where}: "code" must be an integer within 64 bits, got {repr(code)[:40]}',
+                f"{where}.code",
+            )
         status = data.get("status")
         if status is not None:
             if state != "failure":
@@ -237,6 +260,10 @@ class JobScript:
             raise ScriptError(f'"steps" must be a list of steps, got {_kind(steps_data)}', "steps")
         if not steps_data:
             raise ScriptError('"steps" must hold at least the terminal step', "steps")
+        if len(steps_data) > MAX_STEPS:
+            raise ScriptError(
+                f'"steps" may hold at most {MAX_STEPS} steps, got {len(steps_data)}', "steps"
+            )
         last = len(steps_data) - 1
         steps = tuple(
             Step.parse(item, f"steps[{i}]", terminal=i == last) for i, item in enumerate(steps_data)
@@ -322,7 +349,7 @@ class Job:
         self.final: Step | None = None
         self.ended_at: float | None = None
         self.effect_applied = False
-        self.history: list[tuple[float, str]] = []
+        self.history: deque[tuple[float, str]] = deque(maxlen=HISTORY_KEPT)
         self.queued_due: float | None = None
         self.expiry_queued = False
         # ISO strings of created_at / ended_at, formatted on first render (neither changes
@@ -511,8 +538,14 @@ class JobEngine:
         retention: float = 300.0,
         lock: threading.RLock | None = None,
     ) -> None:
-        if not retention >= 0:
-            raise ValueError(f"retention must be >= 0 seconds, got {retention!r}")
+        try:
+            valid = math.isfinite(retention) and retention >= 0
+        except (TypeError, OverflowError):
+            valid = False
+        if not valid:
+            raise ValueError(
+                f"retention must be a finite number >= 0 seconds, got {repr(retention)[:40]}"
+            )
         self.clock = clock
         self.retention = float(retention)
         self.lock = lock or threading.RLock()
@@ -623,20 +656,32 @@ class JobEngine:
         self, start: str | None = None, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Like :meth:`records`, one record at a time, so a filtered query of 100,000 retained
-        jobs keeps only the matches. Holds the lock until exhausted or closed."""
+        jobs keeps only the matches.
+
+        The lock is held only to take the list of jobs and to render each batch of
+        :data:`RENDER_BATCH` records, never while the caller filters them: a costly query
+        does not stall other requests. A job purged meanwhile is left out.
+        """
         with self.lock:
             self.settle()
             if start is None:
-                jobs: Iterator[Job] = iter(list(self._jobs.values()))
+                jobs = list(self._jobs.values())
             elif start in self._jobs:
                 position = list(self._jobs).index(start)
-                jobs = itertools.islice(list(self._jobs.values()), position, None)
+                jobs = list(itertools.islice(self._jobs.values(), position, None))
             else:
                 return
-            if limit is not None:
-                jobs = itertools.islice(jobs, limit)
-            for job in jobs:
-                yield job.to_record()
+        if limit is not None:
+            jobs = jobs[: max(limit, 0)]
+        for first in range(0, len(jobs), RENDER_BATCH):
+            with self.lock:
+                live = self._jobs
+                batch = [
+                    job.to_record()
+                    for job in jobs[first : first + RENDER_BATCH]
+                    if live.get(job.uuid) is job
+                ]
+            yield from batch
 
     def __iter__(self) -> Iterator[Job]:
         with self.lock:

@@ -10,18 +10,28 @@ Filter values follow ONTAP's query syntax: ``a|b`` (or), ``!x`` (not), ``*`` wil
 
 from __future__ import annotations
 
-import fnmatch
 import math
+import operator
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from .errors import ApiError, unexpected_argument
+from .rules import Glob
 
 __all__ = [
     "COLLECTION_PARAMS",
+    "INT64_MAX",
+    "MAX_ALTERNATIVES",
+    "MAX_FIELDS",
+    "MAX_ORDER_BY",
+    "MAX_PATTERNS",
+    "MAX_QUERY_ARGUMENTS",
+    "MAX_TERM_LENGTH",
     "RECORD_PARAMS",
     "check_params",
+    "compile_filter",
     "get_path",
     "matches",
     "parse_bool",
@@ -39,6 +49,26 @@ COLLECTION_PARAMS = frozenset(
 )
 #: Query arguments a record GET accepts.
 RECORD_PARAMS = frozenset({"fields"})
+
+#: Alternatives (``a|b|...``) a query's filters may hold in all. Plain values are looked up in
+#: a set (the same work per record for one or a thousand of them)...
+MAX_ALTERNATIVES = 1024
+#: ...the others (``*``/``?`` patterns, comparisons, ranges, ``!x``, ``null``) are tested one
+#: by one on every record, so there may be fewer of them.
+MAX_PATTERNS = 32
+#: Longest alternative of a filter, in characters.
+MAX_TERM_LENGTH = 256
+#: Names a ``fields`` argument may list.
+MAX_FIELDS = 256
+#: Terms an ``order_by`` argument may list (each is a sort of the whole collection).
+MAX_ORDER_BY = 32
+#: Query arguments a request may carry.
+MAX_QUERY_ARGUMENTS = 256
+
+#: The largest integer ONTAP's 64-bit fields hold.
+INT64_MAX = 2**63 - 1
+#: An integer as a client may spell it: ASCII digits (at most 20), an optional minus sign.
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 _MISSING = object()
 
@@ -86,82 +116,179 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
-def _match_one(value: Any, pattern: str) -> bool:
-    """Whether one scalar ``value`` matches one ONTAP query term (no ``|`` or ``!``).
+_Test = Callable[[Any], bool]
 
-    A term in double quotes is taken literally (``name="q*1"``: no wildcard, no operator).
-    """
-    if len(pattern) >= 2 and pattern.startswith('"') and pattern.endswith('"'):
-        return _scalar_text(value) == pattern[1:-1]
-    for op in ("<=", ">=", "<", ">"):
-        if pattern.startswith(op):
-            bound = _as_number(pattern[len(op) :])
-            got = _as_number(_scalar_text(value)) if not isinstance(value, bool) else None
-            if bound is None or got is None:
-                text = _scalar_text(value)
-                bound_text = pattern[len(op) :]
-                return {
-                    "<=": text <= bound_text,
-                    ">=": text >= bound_text,
-                    "<": text < bound_text,
-                    ">": text > bound_text,
-                }[op]
-            return {"<=": got <= bound, ">=": got >= bound, "<": got < bound, ">": got > bound}[op]
-    if ".." in pattern:
-        low_text, _, high_text = pattern.partition("..")
-        low, high = _as_number(low_text), _as_number(high_text)
-        got = _as_number(_scalar_text(value))
+
+_COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+
+
+def _comparison(op: str, bound_text: str) -> _Test:
+    bound = _as_number(bound_text)
+    compare = _COMPARISONS[op]
+
+    def test(value: Any) -> bool:
+        text = _scalar_text(value)
+        got = _as_number(text) if not isinstance(value, bool) else None
+        if bound is None or got is None:
+            return compare(text, bound_text)
+        return compare(got, bound)
+
+    return test
+
+
+def _range(pattern: str) -> _Test:
+    low_text, _, high_text = pattern.partition("..")
+    low, high = _as_number(low_text), _as_number(high_text)
+
+    def within(value: Any) -> bool:
+        text = _scalar_text(value)
+        got = _as_number(text)
         if low is not None and high is not None and got is not None:
             return low <= got <= high
-        text = _scalar_text(value)
         return low_text <= text <= high_text
-    text = _scalar_text(value)
+
+    return within
+
+
+def _wildcard(pattern: str) -> _Test:
+    glob = Glob(pattern.lower())
+    return lambda value: glob.match(_scalar_text(value).lower())
+
+
+def _term_test(pattern: str) -> _Test | None:
+    """A test for one ONTAP query term (no ``|`` or ``!``); None for a plain value (exact)."""
+    for op in _COMPARISONS:
+        if pattern.startswith(op):
+            return _comparison(op, pattern[len(op) :])
+    if ".." in pattern:
+        return _range(pattern)
     if "*" in pattern or "?" in pattern:
-        return fnmatch.fnmatchcase(text.lower(), pattern.lower())
-    if text == pattern:
-        return True
-    number, wanted = _as_number(text), _as_number(pattern)
-    return number is not None and wanted is not None and number == wanted
+        return _wildcard(pattern)
+    return None
+
+
+class _Filter:
+    """One filter ``field=a|!b|...``, compiled once per query and applied to every record.
+
+    Plain values of the filter are looked up in a set, so a long ``a|b|c`` list costs the
+    same per record as one value; the other terms are tested one by one.
+    """
+
+    def __init__(self, field: str, query: str) -> None:
+        self.field = field
+        self.texts: set[str] = set()
+        self.numbers: set[float] = set()
+        self.terms: list[tuple[bool, _Test | None]] = []  # (negated, test); None: "null"
+        for alternative in query.split("|"):
+            negate = alternative.startswith("!")
+            term = alternative[1:] if negate else alternative
+            if term == "null":
+                self.terms.append((negate, None))
+                continue
+            # A term in double quotes is taken literally (``name="q*1"``: no wildcard, no
+            # operator); netapp.ontap's na_ontap_qtree quotes the name it looks for.
+            quoted = len(term) >= 2 and term[0] == term[-1] == '"'
+            if quoted:
+                term = term[1:-1]
+            test = None if quoted else _term_test(term)
+            if test is None and not negate:
+                self.texts.add(term)
+                number = _as_number(term)
+                if number is not None:
+                    self.numbers.add(number)
+                continue
+            self.terms.append((negate, test or _exact(term)))
+
+    def __call__(self, record: Mapping[str, Any]) -> bool:
+        value = get_path(record, self.field)
+        missing = value is _MISSING
+        # An object matches by its name: na_ontap_qtree filters qtrees with volume=<name>
+        # (INFERRED: it finds the qtree of that volume on clusters).
+        flat = [] if missing else _flatten(value)
+        names = (v.get("name") if isinstance(v, Mapping) else v for v in flat)
+        scalars = [v for v in names if v is not None]
+        if self.texts:
+            for scalar in scalars:
+                text = _scalar_text(scalar)
+                if text in self.texts:
+                    return True
+                if self.numbers and _as_number(text) in self.numbers:
+                    return True
+        for negate, test in self.terms:
+            if test is None:
+                hit = missing or value is None
+            elif len(scalars) == 1:
+                hit = test(scalars[0])
+            else:
+                hit = any(map(test, scalars))
+            if hit != negate:
+                return True
+        return False
+
+
+def _exact(pattern: str) -> _Test:
+    wanted = _as_number(pattern)
+
+    def equal(value: Any) -> bool:
+        text = _scalar_text(value)
+        if text == pattern:
+            return True
+        number = _as_number(text)
+        return number is not None and wanted is not None and number == wanted
+
+    return equal
+
+
+def _invalid_filter(field: str, query: str, why: str) -> ApiError:
+    """ONTAP's 262197 for a query argument past one of this module's bounds."""
+    shown = query if len(query) <= 40 else query[:40] + "..."
+    return ApiError(
+        400, "262197", f'The value "{shown}" is invalid for field "{field}" ({why})', field
+    )
+
+
+def compile_filter(field: str, query: str) -> _Filter:
+    """The filter ``field=query`` as a test of one record (ApiError 400 past the bounds)."""
+    if query.count("|") + 1 > MAX_ALTERNATIVES:
+        raise _invalid_filter(field, query, f"at most {MAX_ALTERNATIVES} alternatives")
+    if any(len(term) > MAX_TERM_LENGTH for term in query.split("|")):
+        raise _invalid_filter(
+            field, query, f"each alternative at most {MAX_TERM_LENGTH} characters"
+        )
+    compiled = _Filter(field, query)
+    if len(compiled.terms) > MAX_PATTERNS:
+        raise _invalid_filter(field, query, f"at most {MAX_PATTERNS} patterns")
+    return compiled
 
 
 def matches(record: Mapping[str, Any], field: str, query: str) -> bool:
     """Whether ``record`` satisfies the filter ``field=query``."""
-    for alternative in query.split("|"):
-        negate = alternative.startswith("!")
-        term = alternative[1:] if negate else alternative
-        value = get_path(record, field)
-        if term == "null":
-            hit = value is _MISSING or value is None
-        elif value is _MISSING:
-            hit = False
-        else:
-            # An object matches by its name: netapp.ontap's na_ontap_qtree filters qtrees
-            # with volume=<name> (INFERRED: it finds the qtree of that volume on clusters).
-            scalars = (v.get("name") if isinstance(v, Mapping) else v for v in _flatten(value))
-            hit = any(_match_one(v, term) for v in scalars if v is not None)
-        if hit != negate:
-            return True
-    return False
+    return compile_filter(field, query)(record)
 
 
 def parse_int(params: Mapping[str, str], name: str, low: int, high: int | None) -> int | None:
-    """Integer query argument ``name`` within ``low..high``, or None when absent.
+    """Integer query argument ``name`` within ``low..high`` (at most 64 bits), or None when
+    absent.
 
-    Out of range or not an integer: ONTAP's 262197 "The value ... is invalid for field".
+    Only ASCII digits with an optional ``-`` are an integer: not ``1_0``, ``+1``, `` 1 ``,
+    full-width or Arabic-Indic digits, all of which Python's ``int()`` would take. Anything
+    else, or out of range: ONTAP's 262197 "The value ... is invalid for field".
     """
     raw = params.get(name)
     if raw is None:
         return None
-    text = raw.strip()
-    value: int | None
-    try:
-        value = int(text, 10)
-    except ValueError:
-        value = None
-    if value is None or value < low or (high is not None and value > high):
+    ceiling = INT64_MAX if high is None else min(high, INT64_MAX)
+    value = int(raw) if _INTEGER.fullmatch(raw) else None
+    if value is None or value < low or value > ceiling:
         limits = f"<{low}..{high}>" if high is not None else f"<{low}..>"
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
         raise ApiError(
-            400, "262197", f'The value "{raw}" is invalid for field "{name}" ({limits})', name
+            400, "262197", f'The value "{shown}" is invalid for field "{name}" ({limits})', name
         )
     return value
 
@@ -188,8 +315,10 @@ def parse_fields(raw: str | None) -> list[str] | None:
     """
     if raw is None:
         return None
-    names = [part.strip() for part in raw.split(",")]
-    return [name for name in names if name] or None
+    names = [name for name in (part.strip() for part in raw.split(",")) if name]
+    if len(names) > MAX_FIELDS:
+        raise _invalid_filter("fields", raw, f"at most {MAX_FIELDS} names")
+    return names or None
 
 
 def _known_field(record_fields: Iterable[str], name: str) -> bool:
@@ -209,6 +338,14 @@ def check_params(
     ``field_names`` lists the dotted leaf names a record can have. ONTAP answers an unknown
     argument with 262179 'Unexpected argument "x".'; a bad name in ``fields`` with 262197.
     """
+    if len(params) > MAX_QUERY_ARGUMENTS:
+        extra = list(params)[MAX_QUERY_ARGUMENTS]
+        raise ApiError(
+            400,
+            "2",
+            f"The query has {len(params)} arguments; at most {MAX_QUERY_ARGUMENTS} are accepted.",
+            extra,
+        )
     allowed_set = set(allowed)
     names = list(field_names)
     for key in params:
@@ -285,6 +422,8 @@ def _order(records: list[Record], order_by: str | None) -> list[Record]:
         return records
     ordered = records
     terms = [term.strip() for term in order_by.split(",") if term.strip()]
+    if len(terms) > MAX_ORDER_BY:
+        raise _invalid_filter("order_by", order_by, f"at most {MAX_ORDER_BY} terms")
     for term in reversed(terms):
         name, _, direction = term.partition(" ")
         direction = direction.strip().lower() or "asc"
@@ -312,19 +451,38 @@ def query_collection(
     """Answer a collection GET: filter, order, page and cut ``records`` per ``params``.
 
     ``href`` is the collection path (for ``_links``); ``keys`` are always returned;
-    ``default_fields`` are returned besides the keys when ``fields`` is absent.
+    ``default_fields`` are returned besides the keys when ``fields`` is absent; the fields a
+    filter names are returned too, as ONTAP returns them (na_ontap_lun reads the
+    ``location.volume.name`` it filtered on).
     """
     reserved_set = set(reserved)
-    filters = [(k, v) for k, v in params.items() if k not in reserved_set]
+    alternatives = 0
+    for key, value in params.items():
+        if key not in reserved_set:
+            alternatives += value.count("|") + 1
+            if alternatives > MAX_ALTERNATIVES:
+                raise _invalid_filter(
+                    key, value, f"at most {MAX_ALTERNATIVES} alternatives in all filters"
+                )
+    filters = [compile_filter(k, v) for k, v in params.items() if k not in reserved_set]
+    patterns = 0
+    for compiled in filters:
+        patterns += len(compiled.terms)
+        if patterns > MAX_PATTERNS:
+            raise _invalid_filter(
+                compiled.field,
+                params[compiled.field],
+                f"at most {MAX_PATTERNS} patterns in all filters",
+            )
     max_records = parse_int(params, "max_records", 0, None)
     return_records = parse_bool(params, "return_records", True)
     parse_int(params, "return_timeout", 0, 120)
     fields = parse_fields(params.get("fields"))
-    wanted = fields if fields is not None else list(default_fields)
+    wanted = [*(fields if fields is not None else default_fields), *(f.field for f in filters)]
 
     self_query = urlencode(list(params.items()))
     links: Record = {"self": {"href": href + (f"?{self_query}" if self_query else "")}}
-    matching = (r for r in records if all(matches(r, k, v) for k, v in filters))
+    matching = (r for r in records if all(test(r) for test in filters))
     if not return_records:
         # A count keeps no record: ``records`` may be a stream of 100,000 retained jobs.
         return {"num_records": sum(1 for _ in matching), "_links": links}

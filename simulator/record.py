@@ -46,8 +46,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 import urllib3
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from .journal import redact
 from .rules import rule_matches
-from .sim import redact
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

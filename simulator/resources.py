@@ -15,7 +15,7 @@ uuid only, so renaming an SVM or a volume shows at once in everything that refer
 from __future__ import annotations
 
 import copy
-import json
+import functools
 import re
 import threading
 import uuid as uuidlib
@@ -28,7 +28,10 @@ from urllib.parse import urlencode
 from .clock import Clock
 from .errors import ApiError, bad_value, duplicate, not_found, unexpected_argument
 from .jobs import EffectError, iso
+from .model.body import check_body, expand_dotted, invalid, refused_field, show
 from .model.plan import WritePlan
+from .model.spec import load_spec
+from .model.store import deep_merge
 from .query import (
     COLLECTION_PARAMS,
     RECORD_PARAMS,
@@ -41,17 +44,13 @@ from .query import (
 )
 
 __all__ = [
-    "AGGREGATE_FIELDS",
     "DEFAULT_INVENTORY",
     "MIN_VOLUME_SIZE",
-    "NODE_FIELDS",
-    "SNAPSHOT_FIELDS",
-    "SVM_FIELDS",
-    "VOLUME_FIELDS",
     "Inventory",
     "WritePlan",
     "expand_dotted",
     "leaf_names",
+    "schema_fields",
 ]
 
 Record = dict[str, Any]
@@ -91,7 +90,8 @@ _SNAPSHOT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,254}")
 _SVM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,46}")
 _AGGREGATE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _CLUSTER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,43}")
-_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+_VERSION = re.compile(r"([0-9]{1,4})\.([0-9]{1,4})\.([0-9]{1,4})")
+_DIGITS = re.compile(r"[0-9]{1,19}")
 _PERMISSION_BITS = re.compile(r"[0-7]{1,4}")
 
 
@@ -114,209 +114,35 @@ def _links(href: str) -> Record:
     return {"self": {"href": href}}
 
 
-_UUID = "00000000-0000-0000-0000-000000000000"
-_REF_EXAMPLE = {"name": "x", "uuid": _UUID, "_links": _links("/")}
-_VOLUME_EXAMPLE: Record = {
-    "uuid": _UUID,
-    "name": "v1",
-    "svm": _REF_EXAMPLE,
-    "aggregates": [{"name": "aggr1", "uuid": _UUID}],
-    "size": MIN_VOLUME_SIZE,
-    "space": {
-        "size": MIN_VOLUME_SIZE,
-        "available": 0,
-        "used": 0,
-        "snapshot": {"reserve_percent": 5},
-        "logical_space": {"enforcement": False, "reporting": False},
-    },
-    "comment": "",
-    "state": "online",
-    "type": "rw",
-    "style": "flexvol",
-    "language": "c.utf_8",
-    "nas": {
-        "path": "/v1",
-        "security_style": "unix",
-        "unix_permissions": 755,
-        "uid": 0,
-        "gid": 0,
-        "export_policy": {"name": "default"},
-    },
-    "guarantee": {"type": "volume"},
-    "snapshot_policy": {"name": "default"},
-    "efficiency": {"compression": "none", "dedupe": "none", "policy": {"name": "auto"}},
-    "tiering": {"policy": "none", "min_cooling_days": 2, "object_tags": []},
-    "autosize": {"mode": "off"},
-    "qos": {"policy": {"name": "none"}},
-    "encryption": {"enabled": False},
-    "files": {"maximum": 0, "used": 0},
-    "snaplock": {"type": "non_snaplock"},
-    "analytics": {"state": "off"},
-    "quota": {"state": "off"},
-    "_tags": [],
-    "create_time": "",
-    "_links": _links("/"),
-}
-#: Volume fields ONTAP has and clients ask for (``fields=...``) that this simulator does not
-#: model: accepted in ``fields`` and filters (they just match nothing) rather than refused.
-# fmt: off
-_VOLUME_UNMODELLED = (
-    "access_time_enabled", "activity_tracking", "anti_ransomware", "application", "clone",
-    "cloud_retrieval_policy", "consistency_group", "constituents", "constituents_per_aggregate",
-    "error_state", "flexcache_endpoint_type", "is_object_store", "is_svm_root",
-    "large_size_enabled", "metric", "movement", "msid", "quota.enabled", "rebalancing",
-    "scheduled_snapshot_naming_scheme", "snapmirror", "snapshot_count",
-    "snapshot_directory_access_enabled", "snapshot_locking_enabled", "statistics", "status",
-)
-# fmt: on
-_SNAPSHOT_EXAMPLE: Record = {
-    "uuid": _UUID,
-    "name": "s1",
-    "volume": _REF_EXAMPLE,
-    "svm": _REF_EXAMPLE,
-    "create_time": "",
-    "comment": "",
-    "expiry_time": "",
-    "state": "valid",
-    "size": 0,
-    "_links": _links("/"),
-}
-_PROTOCOL_EXAMPLE = {"enabled": False, "allowed": True}
-_SVM_EXAMPLE: Record = {
-    "uuid": _UUID,
-    "name": "vs0",
-    "state": "running",
-    "subtype": "default",
-    "language": "c.utf_8",
-    "comment": "",
-    "aggregates": [{"name": "aggr1", "uuid": _UUID}],
-    "ipspace": {"name": "Default", "uuid": _UUID},
-    "snapshot_policy": {"name": "default"},
-    "nfs": _PROTOCOL_EXAMPLE,
-    "cifs": _PROTOCOL_EXAMPLE,
-    "iscsi": _PROTOCOL_EXAMPLE,
-    "fcp": _PROTOCOL_EXAMPLE,
-    "nvme": _PROTOCOL_EXAMPLE,
-    "s3": _PROTOCOL_EXAMPLE,
-    "ndmp": {"allowed": True},
-    "max_volumes": "unlimited",
-    "auto_enable_analytics": False,
-    "auto_enable_activity_tracking": False,
-    "storage": {"limit": 0, "limit_threshold_alert": 0},
-    "_links": _links("/"),
-}
-#: SVM fields ONTAP has that this simulator does not model (accepted in ``fields`` and filters).
-# fmt: off
-_SVM_UNMODELLED = (
-    "anti_ransomware", "certificate", "dns", "fc_interfaces", "ip_interfaces",
-    "is_space_enforcement_logical", "is_space_reporting_logical", "ldap", "nis", "qos_policy",
-    "routes",
-)
-# fmt: on
-_VERSION_EXAMPLE = {"full": "", "generation": 9, "major": 15, "minor": 1}
-_AGGREGATE_EXAMPLE: Record = {
-    "uuid": _UUID,
-    "name": "aggr1",
-    "node": _REF_EXAMPLE,
-    "space": {"block_storage": {"size": 0, "available": 0, "used": 0}},
-    "state": "online",
-    "_links": _links("/"),
-}
-_NODE_EXAMPLE: Record = {
-    "uuid": _UUID,
-    "name": "cluster1-01",
-    "version": _VERSION_EXAMPLE,
-    "model": "",
-    "serial_number": "",
-    "state": "up",
-    "membership": "member",
-    "_links": _links("/"),
-}
+@functools.cache
+def schema_fields(resource: str) -> tuple[str, ...]:
+    """Every field a GET of ``resource`` can show, from the compiled declaration (one place:
+    ``fields``, filters and ``order_by`` take any of them; a record without a value for one
+    matches no filter on it, as on ONTAP)."""
+    fields = load_spec().resources[resource].fields
+    return tuple(name for name, field in fields.items() if field.get)
 
-#: Dotted leaf names of each record type, for ``fields`` and filter validation.
-VOLUME_FIELDS = (*leaf_names(_VOLUME_EXAMPLE), *_VOLUME_UNMODELLED)
-SNAPSHOT_FIELDS = tuple(leaf_names(_SNAPSHOT_EXAMPLE))
-SVM_FIELDS = (*leaf_names(_SVM_EXAMPLE), *_SVM_UNMODELLED)
-AGGREGATE_FIELDS = tuple(leaf_names(_AGGREGATE_EXAMPLE))
-NODE_FIELDS = tuple(leaf_names(_NODE_EXAMPLE))
-_CLUSTER_FIELDS = ("name", "uuid", *("version." + k for k in _VERSION_EXAMPLE), "_links.self.href")
+
 _SINGLETON_PARAMS = RECORD_PARAMS | {"max_records"}
-_SOFTWARE_FIELDS = (
-    *("version", "nodes.name", "nodes.version", "state", "pending_version"),
-    *("elapsed_duration", "estimated_duration", "_links.self.href"),
-)
+#: The kinds of path whose writes :meth:`_State.plan_platform` answers, with their resource.
+_PLATFORM_KINDS = {
+    "cluster": "Cluster",
+    "nodes": "Node",
+    "node": "Node",
+    "software": "Software",
+    "aggregates": "Aggregate",
+    "aggregate": "Aggregate",
+}
 
 
 # -- request bodies ---------------------------------------------------------------------
-def _conflict(dotted: str) -> ApiError:
-    return bad_value(dotted, f'Conflicting values for field "{dotted}".')
-
-
-def _merge(target: Record, key: str, value: Any, dotted: str) -> None:
-    if key not in target:
-        target[key] = value
-        return
-    existing = target[key]
-    if isinstance(existing, dict) and isinstance(value, dict):
-        for sub_key, sub_value in value.items():
-            _merge(existing, sub_key, sub_value, f"{dotted}.{sub_key}")
-    elif existing != value or isinstance(existing, dict) or isinstance(value, dict):
-        raise _conflict(dotted)
-
-
-def _expand_value(value: Any, prefix: str) -> Any:
-    if isinstance(value, Mapping):
-        return _expand(value, prefix)
-    if isinstance(value, list):
-        return [_expand_value(item, prefix) for item in value]
-    return value
-
-
-def _expand(body: Mapping[str, Any], prefix: str) -> Record:
-    out: Record = {}
-    for key, value in body.items():
-        dotted = prefix + str(key)
-        parts = str(key).split(".")
-        if any(not part for part in parts):
-            raise bad_value(dotted, f'Invalid field name "{dotted}".')
-        node = out
-        for depth, part in enumerate(parts[:-1]):
-            here = prefix + ".".join(parts[: depth + 1])
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise _conflict(here)
-            node = child
-        _merge(node, parts[-1], _expand_value(value, dotted + "."), dotted)
-    return out
-
-
-def expand_dotted(body: Mapping[str, Any]) -> dict[str, Any]:
-    """``body`` with dotted keys (``"svm.name"``) expanded into nested objects, at any depth.
-
-    ONTAP accepts both spellings and clients mix them (Ansible sends ``"svm.name"``). Two
-    spellings of one field must agree: otherwise 400 (code 2) naming the field.
-    """
-    return _expand(body, "")
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _invalid(target: str, value: Any, expected: str) -> ApiError:
-    return bad_value(
-        target, f'The value {_show(value)} is invalid for field "{target}" ({expected}).'
-    )
-
-
 def _string(*, min_len: int = 0, max_len: int | None = None) -> Validator:
     def check(value: Any, target: str) -> str:
         if not isinstance(value, str):
-            raise _invalid(target, value, "expected a string")
+            raise invalid(target, value, "expected a string")
         if len(value) < min_len or (max_len is not None and len(value) > max_len):
             limits = f"{min_len}..{max_len}" if max_len is not None else f"{min_len}.."
-            raise _invalid(target, value, f"expected <{limits}> characters")
+            raise invalid(target, value, f"expected <{limits}> characters")
         return value
 
     return check
@@ -325,7 +151,7 @@ def _string(*, min_len: int = 0, max_len: int | None = None) -> Validator:
 def _choice(*choices: str, expected: str = "") -> Validator:
     def check(value: Any, target: str) -> str:
         if not isinstance(value, str) or value not in choices:
-            raise _invalid(target, value, expected or "expected one of " + "|".join(choices))
+            raise invalid(target, value, expected or "expected one of " + "|".join(choices))
         return value
 
     return check
@@ -333,17 +159,17 @@ def _choice(*choices: str, expected: str = "") -> Validator:
 
 def _boolean(value: Any, target: str) -> bool:
     if not isinstance(value, bool):
-        raise _invalid(target, value, "expected true or false")
+        raise invalid(target, value, "expected true or false")
     return value
 
 
 def _integer(low: int, high: int | None = None) -> Validator:
     def check(value: Any, target: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _invalid(target, value, "expected an integer")
+            raise invalid(target, value, "expected an integer")
         if value < low or (high is not None and value > high):
             limits = f"<{low}..{high}>" if high is not None else f"<{low}..>"
-            raise _invalid(target, value, f"expected {limits}")
+            raise invalid(target, value, f"expected {limits}")
         return value
 
     return check
@@ -363,9 +189,9 @@ def _size(value: Any, target: str) -> int:
 def _named(pattern: re.Pattern[str], what: str, rule: str) -> Validator:
     def check(value: Any, target: str) -> str:
         if not isinstance(value, str):
-            raise _invalid(target, value, "expected a string")
+            raise invalid(target, value, "expected a string")
         if not pattern.fullmatch(value):
-            raise bad_value(target, f"Invalid {what} name {_show(value)}: {rule}.")
+            raise bad_value(target, f"Invalid {what} name {show(value)}: {rule}.")
         return value
 
     return check
@@ -404,15 +230,15 @@ def _unix_permissions(value: Any, target: str) -> int:
     expected = 'expected octal digits such as 755, "0755" or "---rwxr-xr-x"'
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0 or not _PERMISSION_BITS.fullmatch(str(value)):
-            raise _invalid(target, value, expected)
+            raise invalid(target, value, expected)
         return value
     if not isinstance(value, str):
-        raise _invalid(target, value, expected)
+        raise invalid(target, value, expected)
     if _PERMISSION_BITS.fullmatch(value):
         return int(value, 10)
     symbolic = re.fullmatch(r"([-s][-s][-t])?((?:[-r][-w][-xst]){3})", value)
     if symbolic is None:
-        raise _invalid(target, value, expected)
+        raise invalid(target, value, expected)
     special_text, modes = symbolic.group(1) or "---", symbolic.group(2)
     special = (4 if special_text[0] == "s" else 0) + (2 if special_text[1] == "s" else 0)
     special += 1 if special_text[2] == "t" else 0
@@ -423,7 +249,7 @@ def _unix_permissions(value: Any, target: str) -> int:
 def _junction(value: Any, target: str) -> str:
     path: str = _string(max_len=255)(value, target)
     if path and not path.startswith("/"):
-        raise _invalid(target, value, 'expected "" or a path starting with "/"')
+        raise invalid(target, value, 'expected "" or a path starting with "/"')
     return path
 
 
@@ -432,32 +258,32 @@ def _timestamp(value: Any, target: str) -> str:
     try:
         datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
-        raise _invalid(target, value, "expected an ISO 8601 date-time") from None
+        raise invalid(target, value, "expected an ISO 8601 date-time") from None
     return text
 
 
 def _max_volumes(value: Any, target: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return str(value)
-    if isinstance(value, str) and (value == "unlimited" or value.isdigit()):
+    if isinstance(value, str) and (value == "unlimited" or _DIGITS.fullmatch(value)):
         return value
-    raise _invalid(target, value, 'expected "unlimited" or a number of volumes')
+    raise invalid(target, value, 'expected "unlimited" or a number of volumes')
 
 
 def _tags(value: Any, target: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
-        raise _invalid(target, value, 'expected a list of "key:value" strings')
+        raise invalid(target, value, 'expected a list of "key:value" strings')
     return list(value)
 
 
 def _references(value: Any, target: str) -> list[Record]:
     """A list of ``{"name"}`` and/or ``{"uuid"}`` objects (aggregates of a volume or SVM)."""
     if not isinstance(value, list):
-        raise _invalid(target, value, "expected a list of objects with name or uuid")
+        raise invalid(target, value, "expected a list of objects with name or uuid")
     out: list[Record] = []
     for item in value:
         if not isinstance(item, Mapping):
-            raise _invalid(target, value, "expected a list of objects with name or uuid")
+            raise invalid(target, value, "expected a list of objects with name or uuid")
         out.append(_check_body(item, _REFERENCE, target + "."))
         if not out[-1]:
             raise bad_value(f"{target}.name", f'Each of "{target}" needs a name or a uuid.')
@@ -549,14 +375,6 @@ _SVM_SCHEMA: Schema = {
 }
 
 
-def _refused_field(dotted: str, known: Iterable[str]) -> ApiError:
-    """400 (code 2) for a body field the operation does not take: nothing is silently dropped."""
-    for name in known:
-        if name == dotted or name.startswith(dotted + "."):
-            return bad_value(dotted, f'Field "{dotted}" cannot be set in this operation.')
-    return ApiError(400, "2", f'Unexpected argument "{dotted}".', dotted)
-
-
 def _check_body(
     body: Mapping[str, Any], schema: Schema, prefix: str = "", known: Iterable[str] = ()
 ) -> Record:
@@ -567,7 +385,7 @@ def _check_body(
         dotted = prefix + key
         spec = schema.get(key)
         if spec is None:
-            raise _refused_field(dotted, known_names)
+            raise refused_field(dotted, known_names)
         if isinstance(spec, Mapping):
             if isinstance(value, str) and "name" in spec:
                 # A bare string names a named reference: ONTAP takes "ipspace": "Default" for
@@ -575,7 +393,7 @@ def _check_body(
                 # bodies send ipspace and snapshot_policy so to real clusters).
                 value = {"name": value}
             if not isinstance(value, Mapping):
-                raise _invalid(dotted, value, "expected an object")
+                raise invalid(dotted, value, "expected an object")
             out[key] = _check_body(value, spec, dotted + ".", known_names)
         else:
             out[key] = spec(value, dotted)
@@ -605,14 +423,6 @@ def _pop(record: Record, dotted: str) -> Any:
     if not child:
         del record[head]
     return value
-
-
-def _deep_merge(target: Record, changes: Mapping[str, Any]) -> None:
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            _deep_merge(target[key], value)
-        else:
-            target[key] = copy.deepcopy(value)
 
 
 def _body_object(body: Any) -> Mapping[str, Any]:
@@ -657,6 +467,9 @@ class _State:
         #: Why a deep record (resource name, uuid) is held by a record of another model
         #: (a LUN holds its volume), as the error to answer; set by the Simulator.
         self.holder: Callable[[str, str], ApiError | None] = lambda kind, uuid: None
+        #: Told (resource name, uuid) when a deep record is deleted, so that records of
+        #: another model that go with it go too (an unmapped LUN with its volume).
+        self.released: Callable[[str, str], None] = lambda kind, uuid: None
         self.cluster: Record = {}
         #: Node names, in order; a cluster without any listed has one, ``<cluster>-01``.
         self.nodes: list[str] = []
@@ -664,12 +477,28 @@ class _State:
         self.svms: dict[str, Record] = {}
         self.volumes: dict[str, Record] = {}
         self.snapshots: dict[str, Record] = {}
+        #: Fields of the cluster, its node, software and aggregates that clients set and the
+        #: model keeps as given (location, contact, ...), by (kind, uuid): never dropped.
+        self.extra: dict[tuple[str, str], Record] = {}
 
     # -- lookups -----------------------------------------------------------------------
     def node(self, name: str | None = None) -> Record:
-        """The node named ``name`` (the first node when None), as a reference."""
+        """The node first named ``name`` (the first node when None), as a reference."""
         name = name or (self.nodes[0] if self.nodes else f"{self.cluster['name']}-01")
-        return {"name": name, "uuid": _derived_uuid("node", name)}
+        node_uuid = _derived_uuid("node", name)
+        renamed = self.extra.get(("node", node_uuid), {}).get("name")
+        return {"name": renamed or name, "uuid": node_uuid}
+
+    def all_nodes(self) -> list[Record]:
+        names: list[str | None] = [*self.nodes] or [None]
+        return [self.node(name) for name in names]
+
+    def with_extra(self, kind: str, key: str, record: Record) -> Record:
+        """``record`` with the fields clients set on it that the model keeps as given."""
+        extra = self.extra.get((kind, key))
+        if extra:
+            deep_merge(record, extra)
+        return record
 
     def svm_ref(self, svm_uuid: str) -> Record:
         return {
@@ -740,6 +569,7 @@ class _State:
             "node": {**node, "_links": _links(f"/api/cluster/nodes/{node['uuid']}")},
             "space": {"block_storage": {"size": size, "available": size - used, "used": used}},
             "state": "online",
+            **self.with_extra("aggregate", aggr_uuid, {}),
             "_links": _links(f"/api/storage/aggregates/{aggr_uuid}"),
         }
 
@@ -789,12 +619,9 @@ class _State:
         }
 
     def render_cluster(self) -> Record:
-        return {
-            "name": self.cluster["name"],
-            "uuid": self.cluster["uuid"],
-            "version": self.version(),
-            "_links": _links("/api/cluster"),
-        }
+        record = {"name": self.cluster["name"], "uuid": self.cluster["uuid"]}
+        record["version"] = self.version()
+        return {**self.with_extra("cluster", "", record), "_links": _links("/api/cluster")}
 
     def render_nodes(self) -> list[Record]:
         names: list[str | None] = [*self.nodes] or [None]
@@ -809,6 +636,8 @@ class _State:
             "serial_number": "4082368-50-7",
             "state": "up",
             "membership": "member",
+            **self.with_extra("node", node["uuid"], {}),
+            "name": node["name"],
             "_links": _links(f"/api/cluster/nodes/{node['uuid']}"),
         }
 
@@ -816,12 +645,159 @@ class _State:
         version = self.cluster["version"]
         return {
             "version": version,
-            "nodes": [{"name": n["name"], "version": version} for n in self.render_nodes()],
+            "nodes": [{"name": n["name"], "version": version} for n in self.all_nodes()],
             "state": "completed",
             "elapsed_duration": 0,
             "estimated_duration": 0,
+            **self.with_extra("software", "", {}),
             "_links": _links("/api/cluster/software"),
         }
+
+    # -- the cluster, its node, software and aggregates --------------------------------
+    def plan_platform(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        ids: tuple[str, ...],
+        raw: Mapping[str, Any] | None,
+        params: Mapping[str, str],
+        lock: threading.RLock,
+    ) -> WritePlan:
+        """Writes on the cluster, its node, its software and aggregates.
+
+        Bodies are checked against the declaration; what the model derives (names, the
+        version, sizes) changes it, every other field is kept as given and read back.
+        """
+        node = next((n for n in self.all_nodes() if ids and n["uuid"] == ids[0]), self.node())
+        if kind == "node" and ids[0] != node["uuid"]:
+            raise not_found("uuid")
+        if kind == "aggregate" and ids[0] not in self.aggregates:
+            raise not_found("uuid")
+        _check_write_params(params, ())
+        description = f"{method} {path}"
+        if method == "DELETE":
+            if raw:
+                raise bad_value("body", "A DELETE takes no request body.")
+            if kind == "node":
+                # INFERRED: the simulated cluster has one node, and ONTAP keeps a node that
+                # holds the cluster's aggregates and root volume.
+                raise ApiError(
+                    409,
+                    "1",
+                    f'Cannot remove node "{node["name"]}": it is the '
+                    "cluster's only node and holds its aggregates.",
+                    "uuid",
+                )
+            return self._plan_aggregate_delete(ids[0], description, lock)
+        resource = _PLATFORM_KINDS[kind]
+        body = check_body(
+            load_spec().resources[resource],
+            _body_object(raw or {}),
+            "post" if method == "POST" else "patch",
+        )
+        if kind == "cluster" and method == "POST":
+            # INFERRED: ONTAP creates a cluster only on nodes that are not in one.
+            raise ApiError(409, "1", f'The cluster "{self.cluster["name"]}" is already set up.')
+        if kind == "nodes":
+            # INFERRED: adding a node needs a node that is not in the cluster; none is.
+            raise ApiError(400, "2", "There is no node outside the cluster to add.", "name")
+        if kind == "aggregates":
+            return self._plan_aggregate_post(body, description, lock)
+        key = {"node": node["uuid"], "aggregate": ids[0] if ids else ""}.get(kind, "")
+        name = body.get("name")
+        if kind == "cluster" and name is not None and not _CLUSTER_NAME.fullmatch(name):
+            raise invalid("name", name, "a cluster name: a letter, then letters, digits, _ . -")
+        if kind == "aggregate" and name is not None:
+            if not _AGGREGATE_NAME.fullmatch(name):
+                raise invalid("name", name, "letters, digits and _, starting with a letter or _")
+            if any(a["name"] == name for u, a in self.aggregates.items() if u != key):
+                raise duplicate("name", f'duplicate entry: aggregate "{name}" already exists.')
+        version = body.get("version")
+        if kind == "software" and version is not None and not _VERSION.fullmatch(version):
+            raise invalid("version", version, 'a version like "9.16.1"')
+
+        def apply() -> None:
+            if kind == "aggregate" and key not in self.aggregates:
+                raise EffectError(*_GONE)
+            changes = copy.deepcopy(body)
+            if kind == "cluster" and "name" in changes:
+                self.cluster["name"] = changes.pop("name")
+            if kind == "aggregate" and "name" in changes:
+                self.aggregates[key]["name"] = changes.pop("name")
+            if kind == "software" and "version" in changes:
+                self.cluster["version"] = changes.pop("version")  # the upgrade, at once
+            deep_merge(self.extra.setdefault((kind, key), {}), changes)
+
+        return WritePlan(description, self.effect(lock, apply), None, None, 200)
+
+    def _plan_aggregate_post(
+        self, body: Record, description: str, lock: threading.RLock
+    ) -> WritePlan:
+        name = body.get("name")
+        if name is None:
+            raise bad_value("name", 'Missing value for required field "name".')
+        if not _AGGREGATE_NAME.fullmatch(name):
+            raise invalid("name", name, "letters, digits and _, starting with a letter or _")
+        if any(a["name"] == name for a in self.aggregates.values()):
+            raise duplicate("name", f'duplicate entry: aggregate "{name}" already exists.')
+        wanted = body.pop("node", None) or {}
+        node = next(
+            (
+                n
+                for n in self.all_nodes()
+                if all(wanted.get(k) in (None, n[k]) for k in ("name", "uuid"))
+            ),
+            None,
+        )
+        if node is None:
+            shown = wanted.get("name") or wanted.get("uuid")
+            raise bad_value("node.name", f'Node "{shown}" does not exist.')
+        base = next((b for b in self.nodes if _derived_uuid("node", b) == node["uuid"]), None)
+        aggr_uuid = str(uuidlib.uuid4())
+
+        def apply() -> None:
+            if any(a["name"] == name for a in self.aggregates.values()):
+                raise EffectError(*_DUPLICATE)
+            self.aggregates[aggr_uuid] = {
+                "uuid": aggr_uuid,
+                "name": name,
+                "size": DEFAULT_AGGREGATE_SIZE,
+                "node": base,
+            }
+            extra = {k: v for k, v in body.items() if k != "name"}
+            if extra:
+                self.extra[("aggregate", aggr_uuid)] = copy.deepcopy(extra)
+
+        location = "/api/storage/aggregates/" + aggr_uuid
+        return WritePlan(description, self.effect(lock, apply), location, None, 201)
+
+    def _plan_aggregate_delete(
+        self, aggr_uuid: str, description: str, lock: threading.RLock
+    ) -> WritePlan:
+        def holding() -> str | None:
+            name = self.aggregates[aggr_uuid]["name"]
+            if any(a["uuid"] == aggr_uuid for v in self.volumes.values() for a in v["aggregates"]):
+                # INFERRED code: ONTAP refuses to delete an aggregate that holds volumes.
+                return f'Cannot delete aggregate "{name}" because it contains volumes.'
+            return None
+
+        reason = holding()
+        if reason is not None:
+            raise ApiError(409, "1", reason, "uuid")
+
+        def apply() -> None:
+            if aggr_uuid not in self.aggregates:
+                raise EffectError(*_GONE)
+            again = holding()
+            if again is not None:
+                raise EffectError(again, 1)
+            del self.aggregates[aggr_uuid]
+            self.extra.pop(("aggregate", aggr_uuid), None)
+            for svm in self.svms.values():
+                svm["aggregates"] = [a for a in svm["aggregates"] if a["uuid"] != aggr_uuid]
+
+        return WritePlan(description, self.effect(lock, apply), None, None, 200)
 
     # -- record lookups for requests ---------------------------------------------------
     def volume_uuid(self, volume_uuid: str) -> str:
@@ -899,7 +875,7 @@ class _State:
                 raise EffectError(*_GONE)
             if new_name is not None and name_taken(new_name) is not None:
                 raise EffectError(*_DUPLICATE)
-            _deep_merge(table[record_uuid], body)
+            deep_merge(table[record_uuid], body)
 
         return self.write_plan(description, apply, lock, svm_uuid)
 
@@ -907,7 +883,7 @@ class _State:
     def plan_volume_post(
         self, raw: Mapping[str, Any], lock: threading.RLock, new_uuid: str | None = None
     ) -> WritePlan:
-        body = _check_body(raw, _VOLUME_POST, known=VOLUME_FIELDS)
+        body = _check_body(raw, _VOLUME_POST, known=schema_fields("Volume"))
         name = body.get("name")
         if name is None:
             raise bad_value("name", 'Missing value for required field "name".')
@@ -960,7 +936,7 @@ class _State:
             "snaplock": {"type": "non_snaplock"},
             "analytics": {"state": "off"},
         }
-        _deep_merge(record, body)
+        deep_merge(record, body)
 
         def apply() -> None:
             if svm_uuid not in self.svms or any(
@@ -1000,7 +976,7 @@ class _State:
     ) -> WritePlan:
         current = self.volumes[volume_uuid]
         svm_uuid = current["svm"]["uuid"]
-        body = _check_body(raw, _VOLUME_PATCH, known=VOLUME_FIELDS)
+        body = _check_body(raw, _VOLUME_PATCH, known=schema_fields("Volume"))
         svm_ref = body.pop("svm", None)
         if svm_ref:
             target = "svm.uuid" if "uuid" in svm_ref else "svm.name"
@@ -1077,6 +1053,7 @@ class _State:
                 u for u, s in self.snapshots.items() if s["volume"]["uuid"] == volume_uuid
             ]:
                 del self.snapshots[snapshot_uuid]
+            self.released("Volume", volume_uuid)
 
         return self.write_plan(f"DELETE /api/storage/volumes/{volume_uuid}", apply, lock, svm_uuid)
 
@@ -1088,7 +1065,7 @@ class _State:
         lock: threading.RLock,
         new_uuid: str | None = None,
     ) -> WritePlan:
-        body = _check_body(raw, _SNAPSHOT_POST, known=SNAPSHOT_FIELDS)
+        body = _check_body(raw, _SNAPSHOT_POST, known=schema_fields("Snapshot"))
         volume = self.volumes[volume_uuid]
         svm_uuid = volume["svm"]["uuid"]
         for field, table, expected in (
@@ -1124,7 +1101,7 @@ class _State:
                 "state": "valid",
                 "size": 0,
             }
-            _deep_merge(record, body)
+            deep_merge(record, body)
             self.snapshots[snapshot_uuid] = record
 
         href = f"/api/storage/volumes/{volume_uuid}/snapshots"
@@ -1135,7 +1112,7 @@ class _State:
     def plan_snapshot_patch(
         self, volume_uuid: str, snapshot_uuid: str, raw: Mapping[str, Any], lock: threading.RLock
     ) -> WritePlan:
-        body = _check_body(raw, _SNAPSHOT_PATCH, known=SNAPSHOT_FIELDS)
+        body = _check_body(raw, _SNAPSHOT_PATCH, known=schema_fields("Snapshot"))
 
         def name_taken(name: str) -> str | None:
             if not self.snapshot_named(volume_uuid, name, besides=snapshot_uuid):
@@ -1172,7 +1149,7 @@ class _State:
 
     # -- SVMs --------------------------------------------------------------------------
     def _svm_changes(self, raw: Mapping[str, Any]) -> Record:
-        body = _check_body(raw, _SVM_SCHEMA, known=SVM_FIELDS)
+        body = _check_body(raw, _SVM_SCHEMA, known=schema_fields("Svm"))
         ipspace = _dig(body, "ipspace.name")
         if ipspace is not None and ipspace != "Default":
             raise bad_value("ipspace.name", f'IPspace "{ipspace}" does not exist.')
@@ -1206,7 +1183,7 @@ class _State:
             "auto_enable_activity_tracking": False,
             "storage": {"limit": 0, "limit_threshold_alert": 0},
         }
-        _deep_merge(record, body)
+        deep_merge(record, body)
         aggregates = record["aggregates"]
 
         def apply() -> None:
@@ -1365,7 +1342,13 @@ def _build_state(data: Mapping[str, Any], clock: Clock, lock: threading.RLock) -
         raise ValueError(f"inventory: cluster: invalid name {name!r}")
     version = cluster.get("version", "9.15.1")
     if not isinstance(version, str) or not _VERSION.fullmatch(version):
-        raise ValueError(f'inventory: cluster: version must look like "9.15.1", got {version!r}')
+        shown = (
+            version if not isinstance(version, str) or len(version) <= 40 else version[:40] + "..."
+        )
+        raise ValueError(
+            'inventory: cluster: version must look like "9.15.1" (three numbers of 1 to 4 '
+            f"digits), got {shown!r}"
+        )
     cluster_entry = dict(cluster)
     state.cluster = {
         "name": name,
@@ -1440,12 +1423,12 @@ _SEGMENT = r"([^/]+)"
 _ROUTES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = tuple(
     (re.compile(pattern.replace("{}", _SEGMENT)), kind, methods)
     for pattern, kind, methods in (
-        ("/api/cluster", "cluster", ("GET",)),
-        ("/api/cluster/nodes", "nodes", ("GET",)),
-        ("/api/cluster/nodes/{}", "node", ("GET",)),
-        ("/api/cluster/software", "software", ("GET",)),
-        ("/api/storage/aggregates", "aggregates", ("GET",)),
-        ("/api/storage/aggregates/{}", "aggregate", ("GET",)),
+        ("/api/cluster", "cluster", ("GET", "POST", "PATCH")),
+        ("/api/cluster/nodes", "nodes", ("GET", "POST")),
+        ("/api/cluster/nodes/{}", "node", ("GET", "PATCH", "DELETE")),
+        ("/api/cluster/software", "software", ("GET", "PATCH")),
+        ("/api/storage/aggregates", "aggregates", ("GET", "POST")),
+        ("/api/storage/aggregates/{}", "aggregate", ("GET", "PATCH", "DELETE")),
         ("/api/storage/volumes", "volumes", ("GET", "POST")),
         ("/api/storage/volumes/{}", "volume", ("GET", "PATCH", "DELETE")),
         ("/api/storage/volumes/{}/snapshots", "snapshots", ("GET", "POST")),
@@ -1486,11 +1469,14 @@ class Inventory:
         #: Why a deep record (resource name, uuid) may not be deleted because a record of
         #: another model holds it; the Simulator connects it to the generic store.
         self.holder: Callable[[str, str], ApiError | None] = lambda kind, uuid: None
+        #: Told when a deep record is deleted; the Simulator connects it to the store.
+        self.released: Callable[[str, str], None] = lambda kind, uuid: None
         self._state = self._build(self._start)
 
     def _build(self, data: Mapping[str, Any]) -> _State:
         state = _build_state(data, self.clock, self.lock)
         state.holder = lambda kind, uuid: self.holder(kind, uuid)
+        state.released = lambda kind, uuid: self.released(kind, uuid)
         return state
 
     # -- configuration -----------------------------------------------------------------
@@ -1581,48 +1567,59 @@ class Inventory:
         if route is None or "GET" not in route[2]:
             raise ApiError(404, "262179", f'Unexpected argument "{path}".', path)
         kind, ids, _ = route
-        with self.lock:
-            state = self._state
-            if kind == "cluster":
-                return self._singleton(state.render_cluster(), params, _CLUSTER_FIELDS)
-            if kind == "software":
-                return self._singleton(state.render_software(), params, _SOFTWARE_FIELDS)
-            if kind == "nodes":
-                return self._many(state.render_nodes(), params, NODE_FIELDS, path)
-            if kind == "node":
-                node = next((n for n in state.render_nodes() if n["uuid"] == ids[0]), None)
-                if node is None:
-                    raise not_found("uuid")
-                return self._one(node, params, NODE_FIELDS)
-            if kind == "aggregates":
-                records = [state.render_aggregate(u) for u in state.aggregates]
-                return self._many(records, params, AGGREGATE_FIELDS, path)
-            if kind == "aggregate":
-                if ids[0] not in state.aggregates:
-                    raise not_found("uuid")
-                return self._one(state.render_aggregate(ids[0]), params, AGGREGATE_FIELDS)
-            if kind == "volumes":
-                records = [state.render_volume(u) for u in state.volumes]
-                return self._many(records, params, VOLUME_FIELDS, path)
-            if kind == "volume":
-                volume_uuid = state.volume_uuid(ids[0])
-                return self._one(state.render_volume(volume_uuid), params, VOLUME_FIELDS)
-            if kind == "snapshots":
-                volume_uuid = state.volume_uuid(ids[0])
-                records = [
-                    state.render_snapshot(u)
-                    for u, s in state.snapshots.items()
-                    if s["volume"]["uuid"] == volume_uuid
-                ]
-                return self._many(records, params, SNAPSHOT_FIELDS, path)
-            if kind == "snapshot":
-                snapshot_uuid = state.snapshot_uuid(ids[0], ids[1])
-                return self._one(state.render_snapshot(snapshot_uuid), params, SNAPSHOT_FIELDS)
-            if kind == "svms":
-                records = [state.render_svm(u) for u in state.svms]
-                return self._many(records, params, SVM_FIELDS, path)
-            svm_uuid = state.svm_uuid(ids[0])
-            return self._one(state.render_svm(svm_uuid), params, SVM_FIELDS)
+        with self.lock:  # render under the lock; query (filter, order, cut) outside it
+            rendered, field_names, singleton = self._render(kind, ids)
+        if isinstance(rendered, list):
+            return self._many(rendered, params, field_names, path)
+        if singleton:
+            return self._singleton(rendered, params, field_names)
+        return self._one(rendered, params, field_names)
+
+    def _render(
+        self, kind: str, ids: tuple[str, ...]
+    ) -> tuple[Record | list[Record], Iterable[str], bool]:
+        """What a GET of ``kind`` shows, as fresh copies: (record or records, its field names,
+        whether it is a singleton outside any collection)."""
+        state = self._state
+        if kind == "cluster":
+            return state.render_cluster(), schema_fields("Cluster"), True
+        if kind == "software":
+            return state.render_software(), schema_fields("Software"), True
+        if kind == "nodes":
+            return state.render_nodes(), schema_fields("Node"), False
+        if kind == "node":
+            node = next((n for n in state.render_nodes() if n["uuid"] == ids[0]), None)
+            if node is None:
+                raise not_found("uuid")
+            return node, schema_fields("Node"), False
+        if kind == "aggregates":
+            return (
+                [state.render_aggregate(u) for u in state.aggregates],
+                schema_fields("Aggregate"),
+                False,
+            )
+        if kind == "aggregate":
+            if ids[0] not in state.aggregates:
+                raise not_found("uuid")
+            return state.render_aggregate(ids[0]), schema_fields("Aggregate"), False
+        if kind == "volumes":
+            return [state.render_volume(u) for u in state.volumes], schema_fields("Volume"), False
+        if kind == "volume":
+            return state.render_volume(state.volume_uuid(ids[0])), schema_fields("Volume"), False
+        if kind == "snapshots":
+            volume_uuid = state.volume_uuid(ids[0])
+            records = [
+                state.render_snapshot(u)
+                for u, s in state.snapshots.items()
+                if s["volume"]["uuid"] == volume_uuid
+            ]
+            return records, schema_fields("Snapshot"), False
+        if kind == "snapshot":
+            snapshot_uuid = state.snapshot_uuid(ids[0], ids[1])
+            return state.render_snapshot(snapshot_uuid), schema_fields("Snapshot"), False
+        if kind == "svms":
+            return [state.render_svm(u) for u in state.svms], schema_fields("Svm"), False
+        return state.render_svm(state.svm_uuid(ids[0])), schema_fields("Svm"), False
 
     @staticmethod
     def _singleton(record: Record, params: Mapping[str, str], field_names: Iterable[str]) -> Record:
@@ -1676,6 +1673,8 @@ class Inventory:
         with self.lock:
             state = self._state
             lock = self.lock
+            if kind in _PLATFORM_KINDS:
+                return state.plan_platform(kind, method, path, ids, body, params, lock)
             # The target record first: an unknown uuid answers 404 whatever else is wrong.
             if kind in ("volume", "snapshots"):
                 state.volume_uuid(ids[0])

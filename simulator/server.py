@@ -5,33 +5,48 @@ werkzeug's threaded server runs a thread per connection, so a request waiting ou
 after one answer; ours keeps HTTP/1.1 connections alive, writes no access log (the CLI logs its
 own line), does TLS handshakes off the accept loop, and lets the app drop a connection on cue
 through ``environ["ontap_sim.drop"]()``.
+
+A hostile or broken client cannot hold the server: connections are capped
+(:class:`ServerLimits`), and at the cap the oldest idle ones, then the oldest half-sent ones,
+are closed to admit a new one (a connection whose request the app is answering never is);
+waiting for a request, its headers, its body and writing the answer each have a deadline for
+the whole phase, not per read; the request line, the header section and the header count are
+bounded; running out of file descriptors makes the accept loop back off instead of spinning.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import ipaddress
 import json
 import logging
+import math
+import re
+import select
 import shutil
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import IO, TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.exceptions import ClientDisconnected
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import DechunkedInput, ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
-from .tlsgen import generate_tls_files
+from .journal import redact
+from .tlsgen import generate_tls_files, server_context
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
-__all__ = ["DROP_KEY", "TRANSPORT_KEY", "ServerHandle", "serve"]
+__all__ = ["DROP_KEY", "TRANSPORT_KEY", "ServerHandle", "ServerLimits", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +55,10 @@ DROP_KEY = "ontap_sim.drop"
 TRANSPORT_KEY = "ontap_sim.transport"
 """WSGI environ key set to ``"http"`` under this server (absent under Flask's test client)."""
 
-IDLE_TIMEOUT = 60.0
-"""Socket timeout: closes idle keep-alive connections and stalled TLS handshakes."""
+MAX_REQUEST_LINE = 65536
+"""Longest request line (method, target, version); longer is 414."""
+MAX_HEADER_BYTES = 65536
+"""Largest header section, all lines together; larger is 431. At most 100 header lines (431)."""
 MAX_DRAIN = 1 << 20
 """An unread request body up to this size is discarded to keep the connection; larger closes it."""
 LINGER_SECONDS = 2.0
@@ -49,26 +66,144 @@ LINGER_BYTES = 64 << 20
 """Closing with a body unread, the server half-closes and discards up to this much for up to
 LINGER_SECONDS, so the client reads the answer (a 413) instead of a connection reset."""
 STOP_JOIN_TIMEOUT = 5.0
+_BACKOFF_MAX = 0.5
+_WARN_EVERY = 10.0
+_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_QUERY = re.compile(r"\?([^\s'\"]*)")
+
+
+def _default_max_connections() -> int:
+    """512, or half the open-file limit where that is lower (macOS starts at 256)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return 512
+    return 512 if soft == resource.RLIM_INFINITY else max(16, min(512, soft // 2))
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What clients may hold of the server: connections, and how long each phase may last.
+
+    Every timeout bounds a whole phase, however slowly the bytes come.
+    """
+
+    max_connections: int = field(default_factory=_default_max_connections)
+    """Open connections at most. At the cap, a new connection closes the oldest idle one, else
+    the oldest still sending its request; if every connection is being answered, the new one
+    is closed at once."""
+    idle_timeout: float = 60.0
+    """Waiting for a request's first byte, on a new or a kept-alive connection; then closed."""
+    header_timeout: float = 10.0
+    """From a request's first byte to the end of its headers (and a whole TLS handshake);
+    then 408 and closed."""
+    body_timeout: float = 30.0
+    """From the first read of a request body to its end; then the body counts as cut short
+    (400) and the connection closes."""
+    write_timeout: float = 60.0
+    """Writing one piece of an answer to a client that does not read it; then closed."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_connections, bool) or not (
+            isinstance(self.max_connections, int) and self.max_connections >= 1
+        ):
+            raise ValueError(
+                f"max_connections must be an integer >= 1, not {self.max_connections!r}"
+            )
+        for name in ("idle_timeout", "header_timeout", "body_timeout", "write_timeout"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number of seconds > 0, not {value!r}")
+
+
+def _redact_queries(text: str) -> str:
+    """``text`` (a request line or target) with each query's password-like values redacted,
+    as the journal and the access log redact them (:func:`simulator.sim.redact`)."""
+
+    def one(match: re.Match[str]) -> str:
+        pairs = parse_qsl(match.group(1), keep_blank_values=True)
+        kept = [pair for key, value in pairs for pair in redact({key: value}).items()]
+        return "?" + urlencode(kept, safe="<>")
+
+    return _QUERY.sub(one, text)
+
+
+def _shutdown(conn: socket.socket) -> None:
+    """Shut both directions at the TCP level (bypassing TLS, safe from another thread)."""
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(conn, socket.SHUT_RDWR)
+
+
+def _wait_socket(sock: socket.socket, *, write: bool, timeout: float) -> None:
+    """Wait until ``sock`` is readable (or writable), at most ``timeout`` seconds."""
+    if hasattr(select, "poll"):  # no FD_SETSIZE limit, unlike select()
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT if write else select.POLLIN)
+        poller.poll(timeout * 1000)
+    else:  # pragma: no cover - Windows
+        select.select([] if write else [sock], [sock] if write else [], [], timeout)
+
+
+# Connection states, in the order the cap closes them (a busy connection never is).
+_IDLE, _READING, _BUSY = 0, 1, 2
 
 
 class _Connections:
-    """Open client sockets of one server, so ``stop()`` can end idle keep-alive connections."""
+    """The open client sockets of one server, with what each is doing, under a cap."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
+        self._open: dict[socket.socket, tuple[int, float]] = {}  # socket -> (state, since)
         self._closed = False
+        self.evicted = 0
+        self.refused = 0
 
-    def add(self, conn: socket.socket) -> bool:
-        """Track ``conn``; False when the server is already stopping."""
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def admit(self, conn: socket.socket) -> bool:
+        """Track a new connection, closing an older one at the cap; False to refuse it."""
         with self._lock:
-            if not self._closed:
-                self._open.add(conn)
-            return not self._closed
+            if self._closed:
+                return False
+            if len(self._open) >= self.limit and not self._evict_locked(_READING):
+                self.refused += 1
+                return False
+            self._open[conn] = (_IDLE, time.monotonic())
+            return True
+
+    def evict_idle(self) -> bool:
+        """Close the oldest idle connection (to free a file descriptor); False if none is."""
+        with self._lock:
+            return self._evict_locked(_IDLE)
+
+    def _evict_locked(self, worst: int) -> bool:
+        candidates = [
+            (state, since, c) for c, (state, since) in self._open.items() if state <= worst
+        ]
+        if not candidates:
+            return False
+        victim = min(candidates, key=lambda item: (item[0], item[1]))[2]
+        del self._open[victim]
+        self.evicted += 1
+        _shutdown(victim)
+        return True
+
+    def mark(self, conn: socket.socket, state: int) -> bool:
+        """Record what ``conn`` does now; False if it was closed to make room (stop serving it)."""
+        with self._lock:
+            if conn not in self._open:
+                return False
+            self._open[conn] = (state, time.monotonic())
+            return True
 
     def discard(self, conn: socket.socket) -> None:
         with self._lock:
-            self._open.discard(conn)
+            self._open.pop(conn, None)
 
     def close_all(self) -> None:
         with self._lock:
@@ -78,50 +213,301 @@ class _Connections:
             _shutdown(conn)
 
 
-def _shutdown(conn: socket.socket) -> None:
-    """Shut both directions at the TCP level (bypassing TLS, safe from another thread)."""
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(conn, socket.SHUT_RDWR)
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, with the connection cap and an accept loop that backs off
+    when the process runs out of file descriptors or threads, instead of spinning."""
+
+    connections: _Connections
+    limits: ServerLimits
+
+    def __init__(self, *args: Any, limits: ServerLimits, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits
+        self.connections = _Connections(limits.max_connections)
+        self._stopping = threading.Event()
+        self._backoff = 0.0
+        self._warned = -math.inf
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        return self.connections.admit(request)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        try:
+            pair = super().get_request()
+        except OSError as exc:
+            if exc.errno in _OUT_OF_RESOURCES:
+                # Closing an idle connection frees a descriptor for the one waiting.
+                self._back_off(exc, freed=self.connections.evict_idle())
+            raise
+        self._backoff = 0.0
+        return pair
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request(request, client_address)
+        except RuntimeError as exc:  # "can't start new thread"
+            self.connections.discard(request)
+            self.shutdown_request(request)
+            self._back_off(exc, freed=False)
+
+    def _back_off(self, exc: BaseException, *, freed: bool) -> None:
+        self._backoff = min(max(self._backoff * 2, 0.01), _BACKOFF_MAX)
+        now = time.monotonic()
+        if now - self._warned >= _WARN_EVERY:
+            self._warned = now
+            log.warning(
+                "cannot take a new connection (%s; %d open, cap %d): %s; backing off",
+                exc,
+                len(self.connections),
+                self.connections.limit,
+                "closed the oldest idle one" if freed else "none idle to close",
+            )
+        self._stopping.wait(self._backoff)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.error("error serving %s", client_address, exc_info=True)
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        super().shutdown()
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The connection's bytes, each read bounded by the handler's current ``deadline``."""
+
+    def __init__(self, handler: _Handler) -> None:
+        self._handler = handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        handler = self._handler
+        conn = handler.connection
+        remaining = handler.deadline - time.monotonic()
+        # Past the deadline, only bytes already received are read (a zero timeout).
+        conn.settimeout(
+            max(remaining, 0.0) if remaining < math.inf else handler.limits.idle_timeout
+        )
+        try:
+            return int(conn.recv_into(buffer))
+        except (BlockingIOError, ssl.SSLWantReadError, TimeoutError):
+            handler.timed_out = True
+            raise TimeoutError("deadline passed") from None
+        finally:
+            conn.settimeout(handler.limits.write_timeout)
+
+
+class _Body:
+    """A request body as the app reads it: the first read sends the ``100 Continue`` the
+    client waits for (so a request refused unread gets none) and starts the body deadline."""
+
+    def __init__(self, handler: _Handler) -> None:
+        self._handler = handler
+        self._started = False
+
+    def _start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        handler = self._handler
+        if handler.expect_continue:
+            handler.expect_continue = False
+            handler.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            handler.wfile.flush()
+        handler.deadline = time.monotonic() + handler.limits.body_timeout
+
+    def read(self, size: int = -1) -> bytes:
+        self._start()
+        return self._handler.reader.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        self._start()
+        return self._handler.reader.readinto(buffer)
+
+    def readline(self, size: int = -1) -> bytes:
+        self._start()
+        return self._handler.reader.readline(size)
+
+
+class _HeadersTooLarge(Exception):
+    """The header section went over :data:`MAX_HEADER_BYTES`."""
+
+
+class _HeaderBudget:
+    """The connection's reader as ``http.client.parse_headers`` sees it: lines, to a budget."""
+
+    def __init__(self, rfile: io.BufferedReader[_DeadlineReader], budget: int) -> None:
+        self._rfile = rfile
+        self._left = budget
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self._rfile.readline(size)
+        self._left -= len(line)
+        if self._left < 0:
+            raise _HeadersTooLarge
+        return line
 
 
 class _Handler(WSGIRequestHandler):
-    """HTTP/1.1 keep-alive handler with no access log and a drop-the-connection fault."""
+    """HTTP/1.1 keep-alive handler with no access log, a drop-the-connection fault, and
+    deadlines on every phase of a request."""
 
     protocol_version = "HTTP/1.1"
-    timeout = IDLE_TIMEOUT
     wbufsize = 1 << 16  # status line, headers and a small body leave in one send
-    connections: _Connections  # set on the per-server subclass made by serve()
+    server: _Server
 
     _gone = False  # dropped by the app, or the peer went away: write nothing more
     _body: LimitedStream | None = None
     _unread = False  # closing with part of a request body unread: linger before closing
+    expect_continue = False  # "Expect: 100-continue" received, and no 100 sent yet
+    timed_out = False
+    deadline = math.inf
+    """When the read under way must end (time.monotonic); set per phase."""
 
     def setup(self) -> None:
+        self.limits = self.server.limits
         super().setup()
+        self.connection.settimeout(self.limits.write_timeout)  # between reads: bounds writes
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if not self.connections.add(self.connection):
-            self._gone = True
-            self.close_connection = True
-            _shutdown(self.connection)
+        self.rfile.close()
+        self.reader = io.BufferedReader(_DeadlineReader(self))
+        self.rfile = self.reader
 
     def handle(self) -> None:
-        if self._gone:
-            return
         try:
-            if isinstance(self.connection, ssl.SSLSocket):
-                self.connection.do_handshake()
-            super().handle()
+            if isinstance(self.connection, ssl.SSLSocket) and not self._handshake():
+                return
+            self.close_connection = True
+            self.handle_one_request()
+            while not self.close_connection:
+                self.handle_one_request()
         except OSError as exc:  # includes ssl.SSLError and timeouts
             log.debug("connection from %s ended: %r", self.client_address, exc)
 
+    def _handshake(self) -> bool:
+        """The TLS handshake, within ``header_timeout`` however slowly its bytes come."""
+        conn = cast(ssl.SSLSocket, self.connection)
+        deadline = time.monotonic() + self.limits.header_timeout
+        conn.settimeout(0.0)
+        try:
+            while True:
+                try:
+                    conn.do_handshake()
+                    return True
+                except ssl.SSLWantReadError:
+                    write = False
+                except ssl.SSLWantWriteError:
+                    write = True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    log.debug("TLS handshake from %s timed out", self.client_address)
+                    return False
+                _wait_socket(conn, write=write, timeout=remaining)
+        finally:
+            conn.settimeout(self.limits.write_timeout)
+
+    def _mark(self, state: int) -> bool:
+        """Record the connection's state; False (and close) if it was closed to make room."""
+        if self.server.connections.mark(self.connection, state):
+            return True
+        self.close_connection = True
+        return False
+
+    def handle_one_request(self) -> None:
+        """One request: wait for it (idle), read its line and headers (against one deadline),
+        check the method, then answer it (busy)."""
+        self.command, self.path, self.requestline = "", "", ""
+        self.request_version = self.default_request_version
+        self.expect_continue = self.timed_out = False
+        if not self._mark(_IDLE):
+            return
+        self.deadline = time.monotonic() + self.limits.idle_timeout
+        try:
+            if not self.reader.peek(1):
+                self.close_connection = True
+                return
+        except TimeoutError:
+            self.close_connection = True  # idle too long: close without a word
+            return
+        if not self._mark(_READING):
+            return
+        self.deadline = time.monotonic() + self.limits.header_timeout
+        try:
+            if not self._read_request_head():
+                return
+        except TimeoutError:
+            self.send_error(
+                HTTPStatus.REQUEST_TIMEOUT,
+                f"The request line and headers did not arrive within "
+                f"{self.limits.header_timeout:g} seconds.",
+            )
+            return
+        except _HeadersTooLarge:
+            self.send_error(
+                HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                f"The request headers exceed {MAX_HEADER_BYTES} bytes.",
+            )
+            return
+        if self._refused() or not self._mark(_BUSY):
+            return
+        self.deadline = math.inf  # no read is due until the app reads the body
+        self.run_wsgi()
+        self.wfile.flush()
+
+    def _read_request_head(self) -> bool:
+        """Read and parse the request line and headers; False when answered already."""
+        self.raw_requestline = self.rfile.readline(MAX_REQUEST_LINE + 1)
+        if len(self.raw_requestline) > MAX_REQUEST_LINE:
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+            return False
+        if not self.raw_requestline:
+            self.close_connection = True
+            return False
+        self.rfile = cast("io.BufferedIOBase", _HeaderBudget(self.reader, MAX_HEADER_BYTES))
+        try:
+            return self.parse_request()
+        finally:
+            self.rfile = self.reader
+
+    def _refused(self) -> bool:
+        """Answer a method that is not a token (400) or not upper case (501), or conflicting
+        ``Content-Length`` headers (400, RFC 9112, 6.3); True if so.
+
+        Methods are case-sensitive (RFC 9110, 9.1): ``get`` is no method this server knows,
+        though werkzeug would upper-case it and serve it as ``GET``.
+        """
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or ()}
+        if len(lengths) > 1:
+            self.send_error(HTTPStatus.BAD_REQUEST, "Conflicting Content-Length headers.")
+            return True
+        method = self.command or ""
+        shown = method if len(method) <= 40 else method[:40] + "..."
+        if not _TOKEN.fullmatch(method):
+            self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request method ({shown!r})")
+            return True
+        if method != method.upper():
+            self.send_error(
+                HTTPStatus.NOT_IMPLEMENTED,
+                f'The method "{shown}" is not implemented: HTTP methods are case-sensitive.',
+            )
+            return True
+        return False
+
+    def handle_expect_100(self) -> bool:
+        """Defer the ``100 Continue`` to the app's first read of the body (see :class:`_Body`)."""
+        self.expect_continue = True
+        return True
+
     def finish(self) -> None:
         if self._unread and not self._gone:
+            self._mark(_READING)  # lingering holds nothing another client needs
             self._linger()
         for stream in (self.wfile, self.rfile):
             with contextlib.suppress(OSError, ValueError):
                 stream.close()
-        self.connections.discard(self.connection)
+        self.server.connections.discard(self.connection)
 
     def version_string(self) -> str:
         """ONTAP's ``Server`` header, on every answer (transport-level refusals included)."""
@@ -136,13 +522,21 @@ class _Handler(WSGIRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Transport-level refusals (bad request line, URI too long) in ONTAP's error body."""
-        self.log_error("code %d, message %s", code, message)
+        phrase = HTTPStatus(code).phrase
+        text = _redact_queries(message or phrase)
+        log.debug(
+            "%s: refused with %d: %s (request line %r)",
+            self.client_address[0],
+            code,
+            text,
+            _redact_queries(self.requestline or ""),
+        )
         self.close_connection = True
         self._unread = True  # the rest of the request is unread: linger so the answer arrives
         if self.request_version == "HTTP/0.9":  # unparsable request line: answer with a status
             self.request_version = "HTTP/1.0"
-        phrase = HTTPStatus(code).phrase
-        body = json.dumps({"error": {"message": message or phrase, "code": "2"}}).encode()
+        ontap_code = "3" if code == HTTPStatus.NOT_IMPLEMENTED else "2"
+        body = json.dumps({"error": {"message": text, "code": ontap_code}}).encode()
         self.send_response(code, phrase)
         self.send_header("Content-Type", "application/hal+json")
         self.send_header("Content-Length", str(len(body)))
@@ -156,7 +550,9 @@ class _Handler(WSGIRequestHandler):
         environ[DROP_KEY] = self._drop
         environ[TRANSPORT_KEY] = "http"
         self._body = None
+        source = cast("IO[bytes]", _Body(self))
         if environ.get("wsgi.input_terminated"):
+            environ["wsgi.input"] = DechunkedInput(source)
             self.close_connection = True  # chunked body: not worth draining for reuse
             self._unread = True
             return environ
@@ -168,7 +564,7 @@ class _Handler(WSGIRequestHandler):
             self.close_connection = True
             self._unread = True
         else:
-            self._body = LimitedStream(cast("IO[bytes]", self.rfile), length)
+            self._body = LimitedStream(source, length)
             environ["wsgi.input"] = self._body
         return environ
 
@@ -176,6 +572,7 @@ class _Handler(WSGIRequestHandler):
         """Close the connection at once; the client sees it closed with no answer."""
         self._gone = True
         self.close_connection = True
+        self.server.connections.discard(self.connection)
         _shutdown(self.connection)
         self.connection.close()
 
@@ -205,6 +602,14 @@ class _Handler(WSGIRequestHandler):
         body = self._body
         return body is not None and not body.is_exhausted and body.limit - body.tell() > MAX_DRAIN
 
+    def _unsent_body(self) -> bool:
+        """Whether the client still holds back a body, waiting for a ``100 Continue`` that the
+        app never asked for (it answered without reading): the connection cannot be reused."""
+        if not self.expect_continue:
+            return False
+        body = self._body
+        return body is None or not body.is_exhausted
+
     def _drain(self) -> None:
         """Consume what the app left of the request body so the next request parses."""
         body = self._body
@@ -214,16 +619,17 @@ class _Handler(WSGIRequestHandler):
             self.close_connection = True
             self._unread = True
             return
+        if not self._mark(_READING):  # draining holds nothing another client needs
+            return
         try:
             body.exhaust()
         except (OSError, ClientDisconnected):
             self.close_connection = True
+        if self.timed_out:
+            self.close_connection = True
 
     def run_wsgi(self) -> None:
         """Run the app for one request, framing the answer so the connection can be reused."""
-        if self.headers.get("Expect", "").strip().lower() == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            self.wfile.flush()
         self.environ = environ = self.make_environ()
         head = environ["REQUEST_METHOD"] == "HEAD"
         status: str | None = None
@@ -250,8 +656,15 @@ class _Handler(WSGIRequestHandler):
                     continue
                 has_length = has_length or key == "content-length"
                 self.send_header(name, value)
-            if self.request_version != "HTTP/1.1" or self._too_much_unread():
+            if (
+                self.request_version != "HTTP/1.1"
+                or self._too_much_unread()
+                or self.timed_out
+                or self._unsent_body()
+            ):
                 self.close_connection = True
+                if self._unsent_body():
+                    self._unread = True
             if not (has_length or head or code < 200 or code in (204, 304)):
                 if self.close_connection:
                     pass  # the body ends when the connection closes
@@ -308,7 +721,8 @@ class _Handler(WSGIRequestHandler):
         except Exception:
             # After a drop, errors (such as reading the body) are the drop's doing.
             level = logging.DEBUG if self._gone else logging.ERROR
-            log.log(level, "error answering %s %s", self.command, self.path, exc_info=True)
+            path = _redact_queries(self.path)
+            log.log(level, "error answering %s %s", self.command, path, exc_info=True)
             self.close_connection = True
             if not started and not self._gone:
                 body = b"Internal Server Error"
@@ -329,9 +743,8 @@ class ServerHandle:
 
     def __init__(
         self,
-        server: BaseWSGIServer,
+        server: _Server,
         thread: threading.Thread,
-        connections: _Connections,
         host: str,
         scheme: str,
         ca_file: str | None,
@@ -349,7 +762,8 @@ class ServerHandle:
         self.cert_file = cert_file
         self._server = server
         self._thread = thread
-        self._connections = connections
+        self.limits = server.limits
+        """The :class:`ServerLimits` in force."""
         self._tls_dir = tls_dir
         self._lock = threading.Lock()
         self._stopped = False
@@ -367,7 +781,7 @@ class ServerHandle:
         if self._thread.is_alive():
             self._server.shutdown()
         self._server.server_close()
-        self._connections.close_all()
+        self._server.connections.close_all()
         if self._thread.ident is not None:
             self._thread.join(STOP_JOIN_TIMEOUT)
         if self._tls_dir is not None:
@@ -385,13 +799,6 @@ def _url_host(host: str) -> str:
     if _is_unspecified(host):
         host = "::1" if ":" in host else "127.0.0.1"
     return f"[{host}]" if ":" in host else host
-
-
-def _ssl_context(certfile: str, keyfile: str | None) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(certfile, keyfile)
-    return context
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -427,14 +834,18 @@ def serve(
     certfile: str | None = None,
     keyfile: str | None = None,
     ready_timeout: float = 5.0,
+    limits: ServerLimits | None = None,
 ) -> Iterator[ServerHandle]:
     """Serve ``sim`` (a Simulator, or any WSGI app) on ``host:port`` until the block exits.
 
     ``port=0`` picks a free port (read it from the handle). ``tls=True`` serves HTTPS with a
     generated CA and certificate (``handle.ca_file``; removed on stop) unless ``certfile``
     (and ``keyfile``, unless the key is in ``certfile``) are given, which imply TLS.
-    Raises OSError when the address cannot be bound and RuntimeError when the server does not
-    accept connections within ``ready_timeout`` seconds.
+    ``limits`` bounds connections and the time each phase of a request may take (defaults:
+    :class:`ServerLimits`).
+    Raises ValueError naming the file when ``certfile`` or ``keyfile`` cannot be served, OSError
+    when the address cannot be bound and RuntimeError when the server does not accept
+    connections within ``ready_timeout`` seconds.
     """
     app = cast("WSGIApplication", getattr(sim, "app", sim))
     if not callable(app):
@@ -449,29 +860,27 @@ def serve(
     ca_file: str | None = None
     context: ssl.SSLContext | None = None
     if certfile is not None:
-        context = _ssl_context(certfile, keyfile)
+        context = server_context(certfile, keyfile)
     elif tls:
         extra = [host, socket.gethostname()] if _is_unspecified(host) else [host]
         files = generate_tls_files(hosts=extra)
         tls_dir, ca_file, certfile = files.directory, files.ca_file, files.cert_file
         try:
-            context = _ssl_context(files.cert_file, files.key_file)
+            context = server_context(files.cert_file, files.key_file)
         except BaseException:
             shutil.rmtree(tls_dir, ignore_errors=True)
             raise
 
-    connections = _Connections()
-    handler = type("OntapSimRequestHandler", (_Handler,), {"connections": connections})
     try:
         listener = _bind(host, port)
         with listener:
-            server = make_server(
+            server = _Server(
                 host,
                 listener.getsockname()[1],
                 app,
-                threaded=True,
-                request_handler=handler,
+                _Handler,
                 fd=listener.fileno(),
+                limits=limits if limits is not None else ServerLimits(),
             )
     except BaseException:
         if tls_dir is not None:
@@ -486,7 +895,6 @@ def serve(
     handle = ServerHandle(
         server,
         thread,
-        connections,
         host=host,
         scheme="https" if context is not None else "http",
         ca_file=ca_file,

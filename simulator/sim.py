@@ -7,9 +7,11 @@ builds the WSGI application on first use.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import itertools
 import json
+import math
 import os
 import threading
 import uuid as uuidlib
@@ -22,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 from .clock import Clock, ClockMode, VirtualClock, make_clock
 from .errors import ApiError, bad_value
 from .faults import FaultRule, FaultSet
+from .files import read_input_file
 from .jobs import DEFAULT_SCRIPT, EffectError, JobEngine, JobScript, ScriptError
+from .journal import JOURNAL_BODY_BYTES, JOURNAL_BYTES, retained_bytes
 from .model.body import check_body
 from .model.plan import WritePlan
 from .model.routes import Routes, method_not_allowed, unmodelled
@@ -30,7 +34,7 @@ from .model.spec import load_spec
 from .model.store import Store, Target, fill_path, path_variables
 from .query import parse_bool, parse_int
 from .resources import Inventory
-from .rules import CountedRule, rule_matches, take_first
+from .rules import MAX_GLOB_LENGTH, CountedRule, Glob, RuleBook
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -38,6 +42,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_USERNAME",
+    "JOURNAL_BODY_BYTES",
+    "JOURNAL_BYTES",
     "Endpoint",
     "ScriptRule",
     "Simulator",
@@ -50,7 +56,11 @@ DEFAULT_PASSWORD = "netapp1!"  # noqa: S105 - the documented default of a local 
 WRITE_METHODS = ("POST", "PATCH", "DELETE")
 #: 9999-12-31T23:59:59Z: ONTAP timestamps cannot go further.
 _LAST_TIME = 253_402_300_799.0
-_REDACT = ("password", "passphrase", "secret", "token", "authorization")
+#: The largest scenario file read (a scenario of 10,000 volumes is about 2 MB).
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024
+#: How deep a scenario file's JSON may nest (real ones nest 5 levels).
+MAX_SCENARIO_DEPTH = 64
+_SCENARIO_INT_DIGITS = 20
 _ids = itertools.count(1)
 _RECORD_NAMESPACE = uuidlib.uuid5(
     uuidlib.NAMESPACE_URL, "https://pypi.org/project/pytest-ontapjob/records"
@@ -90,8 +100,13 @@ class Endpoint:
     method: str
     path: str
 
+    @functools.cached_property
+    def glob(self) -> Glob:
+        """The endpoint's path, compiled once."""
+        return Glob(self.path)
+
     def matches(self, method: str, path: str) -> bool:
-        return rule_matches(self.method, self.path, method, path)
+        return self.method in ("*", method.upper()) and self.glob.match(path)
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,13 @@ def _normalise(path: str) -> str:
     return path.split("?", 1)[0].rstrip("/") or "/"
 
 
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond a float
+        return False
+
+
 def _check_method(value: Any, *, allow_any: bool) -> str:
     allowed = (*WRITE_METHODS, "*") if allow_any else WRITE_METHODS
     if not isinstance(value, str) or value.upper() not in allowed:
@@ -116,8 +138,12 @@ def _check_method(value: Any, *, allow_any: bool) -> str:
 
 
 def _check_path(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith("/"):
-        raise bad_value("path", f'"path" must be a path glob starting with "/", got {value!r}')
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > MAX_GLOB_LENGTH:
+        raise bad_value(
+            "path",
+            f'"path" must be a path glob starting with "/", at most {MAX_GLOB_LENGTH} '
+            f"characters, got {repr(value)[:40]}",
+        )
     return value
 
 
@@ -135,18 +161,6 @@ def parse_script(data: Any) -> JobScript:
         raise ApiError(400, "2", exc.message, exc.target) from None
 
 
-def redact(value: Any) -> Any:
-    """A copy of a JSON value with password-like fields replaced by ``"<redacted>"``."""
-    if isinstance(value, Mapping):
-        return {
-            k: "<redacted>" if any(word in str(k).lower() for word in _REDACT) else redact(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
 #: Scenarios shipped in the package, usable by name (``--scenario demo``) from anywhere.
 BUNDLED_SCENARIOS = Path(__file__).with_name("scenarios")
 
@@ -161,16 +175,52 @@ def bundled_scenario(scenario: str | os.PathLike[str]) -> str | os.PathLike[str]
     return bundled if bundled.is_file() else scenario
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _refuse_long_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > _SCENARIO_INT_DIGITS:
+        raise ValueError(f"an integer of {digits} digits (at most {_SCENARIO_INT_DIGITS})")
+    return int(text)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def load_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a JSON scenario file; ValueError naming the file on a bad one."""
+    """Read a JSON scenario file; a one-line ValueError naming the file on a bad one.
+
+    Refused: what is not a regular file (a FIFO, a device, a directory), more than
+    :data:`MAX_SCENARIO_BYTES`, bytes that are not UTF-8, invalid JSON (NaN and Infinity
+    included), nesting deeper than :data:`MAX_SCENARIO_DEPTH`, integers of over 20 digits.
+    """
+    raw = read_input_file(path, "scenario", MAX_SCENARIO_BYTES)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"cannot read scenario {path}: {exc.strerror}") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"scenario {path} is not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        ) from None
+    too_deep = f"scenario {path} is nested deeper than {MAX_SCENARIO_DEPTH} levels"
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_int=_refuse_long_int)
+    except RecursionError:
+        raise ValueError(too_deep) from None
+    except ValueError as exc:  # includes JSONDecodeError
         raise ValueError(f"scenario {path} is not valid JSON: {exc}") from None
+    if _deeper_than(data, MAX_SCENARIO_DEPTH):
+        raise ValueError(too_deep)
     if not isinstance(data, dict):
         raise ValueError(f"scenario {path} must hold a JSON object")
     return data
@@ -181,7 +231,8 @@ class Simulator:
 
     ``clock`` is ``"virtual"`` (the default here: tests should not wait) or ``"real"``, or a
     clock object. ``scenario`` is a dict or a JSON file path (see ``scenarios/``). The password
-    defaults to ``$ONTAP_SIM_PASSWORD`` or ``netapp1!``.
+    defaults to ``$ONTAP_SIM_PASSWORD`` or ``netapp1!``. The request journal keeps at most
+    ``journal_limit`` entries and ``journal_bytes`` of (estimated) memory, dropping the oldest.
     """
 
     def __init__(
@@ -193,6 +244,7 @@ class Simulator:
         retention: float = 300.0,
         scenario: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         journal_limit: int = 100_000,
+        journal_bytes: int = JOURNAL_BYTES,
     ) -> None:
         self.clock: Clock = make_clock(clock)
         self.lock = threading.RLock()
@@ -208,11 +260,14 @@ class Simulator:
         self.default_script: JobScript = DEFAULT_SCRIPT
         self.endpoints: list[Endpoint] = []
         self.errors: list[BaseException] = []
-        self._scripts: list[ScriptRule] = []
+        self._scripts: RuleBook[ScriptRule] = RuleBook("script")
         self._scenario_scripts: list[dict[str, Any]] = []
         self._scenario_faults: list[dict[str, Any]] = []
         self._scenario_records: dict[str, Any] = {}
-        self._journal: deque[dict[str, Any]] = deque(maxlen=journal_limit)
+        self._journal: deque[tuple[dict[str, Any], int]] = deque()  # (entry, its size)
+        self._journal_size = 0
+        self.journal_limit = journal_limit
+        self.journal_bytes = journal_bytes
         self._app: Flask | None = None
         self._routes: Routes | None = None
         self._store: Store | None = None
@@ -224,13 +279,19 @@ class Simulator:
         """Apply a scenario: default script, scripts, inventory, extra endpoints, faults.
 
         ``recording`` (what ``ontap-sim record`` saw, see :mod:`simulator.record`) is read by
-        the pytest plugin, not here; it must be an object.
+        the pytest plugin, not here; it must be an object. A ValueError names what is wrong, and
+        the file when ``scenario`` is a path (or the name of a bundled scenario).
         """
-        data = (
-            scenario
-            if isinstance(scenario, Mapping)
-            else load_scenario_file(bundled_scenario(scenario))
-        )
+        if not isinstance(scenario, Mapping):
+            path = bundled_scenario(scenario)
+            from_file = load_scenario_file(path)  # its errors name the file
+            try:
+                self.load_scenario(from_file)
+            except ValueError as exc:
+                problem = str(exc).removeprefix("scenario: ")
+                raise ValueError(f"scenario {os.fspath(path)}: {problem}") from None
+            return
+        data = scenario
         known = {
             "description",
             "recording",
@@ -255,10 +316,12 @@ class Simulator:
                 if (
                     isinstance(retention, bool)
                     or not isinstance(retention, int | float)
+                    or not _finite(retention)
                     or retention < 0
                 ):
+                    shown = repr(retention)[:40]
                     raise ValueError(
-                        f"scenario: retention must be a number >= 0, got {retention!r}"
+                        f"scenario: retention must be a finite number >= 0, got {shown}"
                     )
                 self.jobs.retention = float(retention)
             if data.get("default_script") is not None:
@@ -328,10 +391,9 @@ class Simulator:
                 # scenario's records keep their uuids across resets and runs.
                 preset = {k: entry[k] for k in own if k in entry}
                 for key in own:
-                    owner = key.rpartition(".")[0]
-                    if owner in resource.references:
-                        continue  # the uuid of a record it refers to (a CIFS server's SVM)
-                    if key not in preset and key.rpartition(".")[2] == "uuid":
+                    owner, _, leaf = key.rpartition(".")
+                    # A key naming another record (a LUN map's lun.uuid) comes from its body.
+                    if key not in preset and leaf == "uuid" and owner not in resource.references:
                         seed = f"{name}/{index}/{entry.get('name', '')}"
                         preset[key] = str(uuidlib.uuid5(_RECORD_NAMESPACE, seed))
                 try:
@@ -394,7 +456,7 @@ class Simulator:
             _check_method(method, allow_any=True), _check_path(path), script, _check_times(times)
         )
         with self.lock:
-            self._scripts.append(rule)
+            self._scripts.add(rule)
         return rule
 
     def add_script(self, data: Any) -> ScriptRule:
@@ -422,7 +484,7 @@ class Simulator:
 
     def scripts(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [rule.to_json() for rule in self._scripts]
+            return [rule.to_json() for rule in self._scripts.rules()]
 
     def clear_scripts(self) -> None:
         with self.lock:
@@ -430,7 +492,7 @@ class Simulator:
 
     def _take_script(self, method: str, path: str) -> JobScript:
         with self.lock:
-            rule = take_first(self._scripts, method, path)
+            rule = self._scripts.take(method, path)
             return rule.script if rule is not None else self.default_script
 
     def advance(self, seconds: float) -> float:
@@ -473,6 +535,7 @@ class Simulator:
             self._scripts.clear()
             self.faults.clear()
             self._journal.clear()
+            self._journal_size = 0
             self.errors.clear()
             if isinstance(self.clock, VirtualClock):
                 self.clock.reset()
@@ -485,16 +548,37 @@ class Simulator:
     def journal(self) -> list[dict[str, Any]]:
         """Requests seen on the ONTAP API, oldest first (no credentials, secrets redacted)."""
         with self.lock:
-            return [dict(entry) for entry in self._journal]
+            return [dict(entry) for entry, _ in self._journal]
+
+    def latest_requests(self, count: int) -> tuple[list[dict[str, Any]], int]:
+        """The journal's last ``count`` entries, newest first, not copied (a recorded entry
+        never changes: read them, do not edit them), and the journal's length; cheap at any
+        size, unlike :attr:`journal`, which copies every entry under the lock."""
+        with self.lock:
+            latest = itertools.islice(reversed(self._journal), count)
+            return [entry for entry, _ in latest], len(self._journal)
 
     def clear_journal(self) -> None:
         with self.lock:
             self._journal.clear()
+            self._journal_size = 0
 
     def record(self, entry: Mapping[str, Any]) -> None:
-        """Append one request to the journal (the HTTP layer calls this)."""
+        """Append one request to the journal (the HTTP layer calls this).
+
+        The oldest entries go first once it holds over ``journal_limit`` entries or
+        ``journal_bytes`` (so an entry larger than the whole budget is not kept).
+        """
+        kept = dict(entry)
+        size = retained_bytes(kept)
         with self.lock:
-            self._journal.append(dict(entry))
+            journal = self._journal
+            journal.append((kept, size))
+            self._journal_size += size
+            while journal and (
+                len(journal) > self.journal_limit or self._journal_size > self.journal_bytes
+            ):
+                self._journal_size -= journal.popleft()[1]
 
     # -- the ONTAP API -------------------------------------------------------------------
     @property
@@ -515,6 +599,9 @@ class Simulator:
                     self._store = Store(spec, self.lock, self.inventory.records_of)
                     self._routes = Routes(spec.operations)
                     self.inventory.holder = self._store.holder
+                    self.inventory.released = self._store.release
+                    self._store.jobs = self.jobs
+                    self._store.take_script = self._take_script
         return self._routes, self._store
 
     def check_route(self, method: str, path: str) -> None:

@@ -1,4 +1,5 @@
-"""Throwaway TLS material for the simulator: a private CA and a server certificate it signs.
+"""TLS for the simulator: throwaway material (a private CA and a server certificate it signs),
+and the server context for it or for files the user gives.
 
 Clients verify the server against ``ca.pem`` with hostname checking on, so the certificate names
 ``localhost``, ``127.0.0.1`` and ``::1`` (plus any host the caller binds) in subjectAltName.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import ssl
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,15 +18,22 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["CA_COMMON_NAME", "DEFAULT_HOSTS", "TlsFiles", "generate_tls_files"]
+from .files import read_input_file
+
+__all__ = ["CA_COMMON_NAME", "DEFAULT_HOSTS", "TlsFiles", "generate_tls_files", "server_context"]
 
 CA_COMMON_NAME = "ontap-sim test CA"
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")
 VALIDITY = datetime.timedelta(days=825)
+
+#: The largest certificate or key file read (a long chain is a few tens of kB).
+MAX_PEM_BYTES = 1024 * 1024
 
 KeyType = Literal["ec", "rsa"]
 _PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -177,3 +186,56 @@ def generate_tls_files(
         ),
     )
     return files
+
+
+def _no_pass_phrase() -> bytes:
+    raise ValueError("the key is encrypted")
+
+
+def _public_der(key: PublicKeyTypes) -> bytes:
+    return bytes(
+        key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+def server_context(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
+    """A TLS 1.2+ server context for ``certfile`` (PEM chain) and ``keyfile`` (PEM key; default:
+    the key inside ``certfile``).
+
+    Each file is checked first, so a bad one is a one-line ValueError naming it and the problem
+    (missing, not a regular file, no PEM certificate or key, an encrypted key, a key that does
+    not match the certificate) rather than OpenSSL's bare reason code, or a pass-phrase prompt.
+    """
+    cert_pem = read_input_file(certfile, "certificate file", MAX_PEM_BYTES)
+    try:
+        leaf = x509.load_pem_x509_certificates(cert_pem)[0]
+    except ValueError:
+        raise ValueError(f"certificate file {certfile} holds no PEM certificate") from None
+    key_path = certfile if keyfile is None else keyfile
+    key_pem = cert_pem if keyfile is None else read_input_file(keyfile, "key file", MAX_PEM_BYTES)
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except TypeError:
+        raise ValueError(
+            f"key file {key_path} is encrypted: ontap-sim cannot ask for a pass phrase; "
+            "give it an unencrypted key"
+        ) from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ValueError(f"key file {key_path} holds no PEM private key") from None
+    if _public_der(key.public_key()) != _public_der(leaf.public_key()):
+        raise ValueError(
+            f"key file {key_path} does not match the certificate in {certfile} "
+            "(the key of another certificate?)"
+        )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(certfile, keyfile, password=_no_pass_phrase)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+        raise ValueError(
+            f"cannot serve certificate file {certfile} with key file {key_path}: {reason}"
+        ) from None
+    return context

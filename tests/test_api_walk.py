@@ -219,3 +219,12 @@ def test_docs_coverage_is_what_the_script_writes() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_at_least_95_percent_served_and_every_asynchronous_one() -> None:
+    rows = [classify(_PROBE, op) for op in SPEC.operations]
+    served = [r for r in rows if r.kind != "not served"]
+    assert len(served) >= 0.95 * len(rows)
+    asynchronous = [r for r in rows if r.operation.is_async]
+    assert len(asynchronous) == 286
+    assert all(r.kind != "not served" for r in asynchronous)

@@ -146,3 +146,14 @@ def test_port_in_use_is_a_clear_error() -> None:
         assert out.returncode == 1
         assert "cannot listen" in out.stderr
         assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM, signal.SIGINT])
+def test_the_generated_tls_directory_is_removed_on_every_stop_signal(signum: int) -> None:
+    """Attack: a terminal closing (SIGHUP) left the throwaway CA's private key behind."""
+    with ontap_sim("--tls") as sim:
+        directory = Path(sim.ca_file()).parent
+        assert directory.is_dir()
+        sim.send_signal(signum)
+        assert sim.wait(timeout=5) == 0
+    assert not directory.exists()

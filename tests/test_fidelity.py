@@ -93,3 +93,19 @@ def test_the_demo_scenario_ships_in_the_wheel_and_loads_by_name(tmp_path: Path) 
     assert sim.jobs is not None and sim.default_script.steps[0].state == "queued"
     with ontap_sim("--clock", "virtual", "--scenario", "demo") as process:
         assert requests.get(process.url() + "/api/cluster", auth=AUTH, timeout=5).ok
+
+
+def test_fields_and_filters_take_every_schema_field_of_deep_resources(api: Api) -> None:
+    # Fields ONTAP has that the deep models do not keep: accepted, simply absent.
+    cluster = api("GET", "/api/cluster?fields=location,contact,dns_domains,version")
+    assert cluster.status_code == 200 and "version" in cluster.json
+    nodes = api("GET", "/api/cluster/nodes?fields=ha.enabled,service_processor.state,model")
+    assert nodes.status_code == 200 and nodes.json["records"][0]["model"]
+    node = api("GET", f"/api/cluster/nodes/{nodes.json['records'][0]['uuid']}?fields=uptime")
+    assert node.status_code == 200
+    volumes = api("GET", "/api/storage/volumes?fields=anti_ransomware.state,cloud_retrieval_policy")
+    assert volumes.status_code == 200
+    # A filter on a field a record has no value for matches nothing, as on ONTAP.
+    assert api("GET", "/api/cluster/nodes?location=lab").json["num_records"] == 0
+    assert_error(api("GET", "/api/cluster?fields=no_such_field"), 400, "262197", "fields")
+    assert_error(api("GET", "/api/cluster/nodes?fields=no.such"), 400, "262197", "fields")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from netapp_ontap import HostConnection
+from netapp_host import connected, served
 from netapp_ontap.error import NetAppRestError
 from netapp_ontap.resources import (
     ExportPolicy,
@@ -26,14 +26,13 @@ from netapp_ontap.resources import (
     SnapmirrorRelationship,
 )
 
-from simulator import ServerHandle, Simulator, serve
+from simulator import ServerHandle, Simulator
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:`Number` field should not be instantiated:"
     "marshmallow.warnings.ChangedInMarshmallow4Warning"
 )
 
-PASSWORD = "netapp1!"
 SVM = {"name": "vs0"}
 SCENARIO = {
     # Every job: running for 50 ms, then success (the library polls every 20 ms).
@@ -42,7 +41,8 @@ SCENARIO = {
         "svms": [{"name": "vs0"}, {"name": "vs1"}],
         "aggregates": [{"name": "aggr1"}],
         "volumes": [
-            {"name": "vol1", "svm": SVM, "aggregates": [{"name": "aggr1"}]},
+            # Room for the 1 GiB LUN and namespace (a LUN must fit in its volume).
+            {"name": "vol1", "svm": SVM, "aggregates": [{"name": "aggr1"}], "size": 4 * 1024**3},
             {"name": "vol1_dst", "svm": SVM, "aggregates": [{"name": "aggr1"}], "type": "dp"},
         ],
     },
@@ -51,28 +51,14 @@ SCENARIO = {
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[Simulator, ServerHandle]]:
-    sim = Simulator(clock="real", password=PASSWORD, scenario=SCENARIO)
-    with serve(sim) as handle:
-        yield sim, handle
+    with served(SCENARIO) as running:
+        yield running
 
 
 @pytest.fixture
 def sim(server: tuple[Simulator, ServerHandle]) -> Iterator[Simulator]:
-    sim, handle = server
-    with HostConnection(
-        handle.host,
-        port=handle.port,
-        scheme="http",
-        username="admin",
-        password=PASSWORD,
-        verify=False,
-        poll_interval=0.02,
-    ):
-        try:
-            yield sim
-        finally:
-            assert sim.errors == []
-            sim.reset()
+    with connected(server) as sim:
+        yield sim
 
 
 def _jobs(sim: Simulator, description: str) -> list[str]:

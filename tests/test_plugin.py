@@ -417,7 +417,9 @@ def test_a_broken_scenario_fails_the_tests_with_its_problem(pytester: pytest.Pyt
     pytester.makepyfile("def test_x(ontap_sim): pass")
     result = run(pytester, "--ontap-scenario", "bad.json")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*ontapjob: cannot start the simulator: scenario: unknown key*"])
+    result.stdout.fnmatch_lines(
+        ["*ontapjob: cannot start the simulator: scenario bad.json: unknown key*"]
+    )
 
 
 @pytest.mark.parametrize("transport", ["http", "inprocess"])

@@ -14,13 +14,11 @@ from simulator.errors import ApiError
 from simulator.jobs import EffectError, iso
 from simulator.resources import (
     MIN_VOLUME_SIZE,
-    SNAPSHOT_FIELDS,
-    SVM_FIELDS,
-    VOLUME_FIELDS,
     Inventory,
     WritePlan,
     expand_dotted,
     leaf_names,
+    schema_fields,
 )
 
 MIB = 1024 * 1024
@@ -352,9 +350,9 @@ def test_field_names_cover_rendered_records(inv: Inventory) -> None:
     make_snapshot(inv, volume_uuid, comment="x", expiry_time="2030-01-01T00:00:00Z")
     make_svm(inv, "vs1", comment="x", aggregates=[{"name": "aggr1"}])
     for records, known in (
-        (inv.volumes(), VOLUME_FIELDS),
-        (inv.snapshots(), SNAPSHOT_FIELDS),
-        (inv.svms(), SVM_FIELDS),
+        (inv.volumes(), schema_fields("Volume")),
+        (inv.snapshots(), schema_fields("Snapshot")),
+        (inv.svms(), schema_fields("Svm")),
     ):
         for record in records:
             for name in leaf_names(record):  # an empty list is a leaf of its own
@@ -1009,12 +1007,12 @@ def test_bad_fields(inv: Inventory, path: str, fields: str) -> None:
 @pytest.mark.parametrize(
     ("path", "allowed"),
     [
-        ("/api/cluster", ["GET"]),
-        ("/api/cluster/nodes", ["GET"]),
-        ("/api/cluster/nodes/u1", ["GET"]),
-        ("/api/cluster/software", ["GET"]),
-        ("/api/storage/aggregates", ["GET"]),
-        ("/api/storage/aggregates/u1", ["GET"]),
+        ("/api/cluster", ["GET", "POST", "PATCH"]),
+        ("/api/cluster/nodes", ["GET", "POST"]),
+        ("/api/cluster/nodes/u1", ["GET", "PATCH", "DELETE"]),
+        ("/api/cluster/software", ["GET", "PATCH"]),
+        ("/api/storage/aggregates", ["GET", "POST"]),
+        ("/api/storage/aggregates/u1", ["GET", "PATCH", "DELETE"]),
         ("/api/storage/volumes", ["GET", "POST"]),
         ("/api/storage/volumes/", ["GET", "POST"]),
         ("/api/storage/volumes/u1", ["GET", "PATCH", "DELETE"]),

@@ -21,7 +21,6 @@ import dataclasses
 import importlib
 import inspect
 import itertools
-import json
 import pkgutil
 import re
 import sys
@@ -29,6 +28,18 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from datafile import (
+    FLAG_EXPENSIVE,
+    FLAG_GET,
+    FLAG_LIST,
+    FLAG_PATCH,
+    FLAG_POST,
+    LeafRow,
+    encode_fields,
+    render,
+    write_or_check,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_DIR = ROOT / "simulator" / "model"
@@ -40,16 +51,6 @@ MAX_DEPTH = 12
 #: How often one schema may nest inside itself (igroups in igroups: ONTAP allows three levels).
 MAX_RECURSION = 3
 
-TYPE_CODES = {
-    "string": "s",
-    "integer": "i",
-    "number": "n",
-    "boolean": "b",
-    "date-time": "d",
-    "object": "o",
-    "any": "a",
-}
-FLAG_LIST, FLAG_GET, FLAG_POST, FLAG_PATCH, FLAG_EXPENSIVE = 1, 2, 4, 8, 16
 METHODS = ("get", "post", "patch")
 METHOD_FLAGS = {"get": FLAG_GET, "post": FLAG_POST, "patch": FLAG_PATCH}
 FIELD_LISTS = {"get": "gettable_fields", "post": "postable_fields", "patch": "patchable_fields"}
@@ -612,31 +613,25 @@ def compile_api() -> tuple[dict[str, Any], Report, list[Resource], dict[str, str
     enums: dict[tuple[str, ...], int] = {}
     out_resources = []
     for res in resources:
-        fields = []
-        previous = ""
-        for leaf in res.leaves.values():
-            flags = (FLAG_LIST if leaf.is_list else 0) | (FLAG_EXPENSIVE if leaf.expensive else 0)
-            for method in leaf.methods:
-                flags |= METHOD_FLAGS[method]
-            shared = _common_prefix(previous, leaf.name)
-            previous = leaf.name
-            row: list[Any] = [
-                shared,
-                leaf.name[shared:],
-                TYPE_CODES[leaf.type],
-                flags,
-                len(leaf.in_list) if leaf.in_list else 0,
-            ]
-            extras = [
-                enums.setdefault(leaf.enum, len(enums)) if leaf.enum else None,
-                _number(leaf.minimum),
-                _number(leaf.maximum),
-                leaf.min_length,
-                leaf.max_length,
-            ]
-            while extras and extras[-1] is None:
-                extras.pop()
-            fields.append(row + extras)
+        fields = encode_fields(
+            (
+                LeafRow(
+                    leaf.name,
+                    leaf.type,
+                    (FLAG_LIST if leaf.is_list else 0)
+                    | (FLAG_EXPENSIVE if leaf.expensive else 0)
+                    | sum(METHOD_FLAGS[m] for m in set(leaf.methods)),
+                    leaf.in_list,
+                    leaf.enum,
+                    leaf.minimum,
+                    leaf.maximum,
+                    leaf.min_length,
+                    leaf.max_length,
+                )
+                for leaf in res.leaves.values()
+            ),
+            enums,
+        )
         out_resources.append(
             [
                 res.name,
@@ -668,21 +663,6 @@ def compile_api() -> tuple[dict[str, Any], Report, list[Resource], dict[str, str
         "operations": out_ops,
     }
     return data, report, resources, path_owner
-
-
-def _common_prefix(a: str, b: str) -> int:
-    same = itertools.takewhile(lambda pair: pair[0] == pair[1], zip(a, b, strict=False))
-    return sum(1 for _ in same)
-
-
-def _number(value: float | None) -> float | int | None:
-    if value is None:
-        return None
-    return int(value) if value == int(value) else value
-
-
-def render(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 def print_report(
@@ -738,40 +718,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         print_report(data, report, resources, path_owner)
         return 0
-    if args.check:
-        current = out.read_text(encoding="utf-8") if out.exists() else ""
-        if current != text:
-            print(
-                f"{out} is stale ({_diff_summary(current, text)}):"
-                " run python tools/compile_ontap_api.py"
-            )
-            return 1
-        return 0
-    out.write_text(text, encoding="utf-8")
-    print(f"wrote {out} ({len(text.encode())} bytes)")
-    return 0
-
-
-def _diff_summary(current: str, expected: str) -> str:
-    if not current:
-        return "missing"
-    try:
-        old = json.loads(current)
-    except ValueError:
-        return "not valid JSON"
-    if not isinstance(old, dict):
-        return "not the data file's layout"
-    new = json.loads(expected)
-    if old.get("source") != new["source"]:
-        return f"made from {old.get('source')}, the installed package is {new['source']}"
-    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    if "resources" in changed:
-        old_r = {r[0]: r for r in old.get("resources", []) if isinstance(r, list) and r}
-        new_r = {r[0]: r for r in new["resources"]}
-        names = sorted(n for n in set(old_r) | set(new_r) if old_r.get(n) != new_r.get(n))
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        return f"{', '.join(changed)} differ; resources: {shown}"
-    return f"{', '.join(changed) or 'layout'} differ"
+    return write_or_check(
+        out, text, check=args.check, origin="source", rerun="python tools/compile_ontap_api.py"
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,15 @@ record's shape (fields, types, keys and references still come from the declarati
 - ``render(store, record)``: fields derived on read (sizes, states), on a copy;
 - ``holds(store, kind, record)``: why ``record`` keeps the record of resource ``kind`` it
   refers to from being deleted (a LUN holds its volume): an ApiError to answer, or None;
+- ``goes_with(store, kind, record)``: whether ``record`` is deleted with the record of
+  resource ``kind`` it refers to (a LUN map with its LUN) when :meth:`Store.release
+  <simulator.model.store.Store.release>` is told that record is gone; the store then deletes
+  it and runs its ``applied(..., "delete", ...)``, which may release what goes with it.
+- ``refers(store, record)``: ``(resource, uuid)`` of records ``record`` refers to beyond its
+  declared references (a SnapMirror relationship names its volumes by path), so that
+  ``holds`` is asked about them too;
+- ``seed(store)``: insert the records ONTAP creates itself (built-in policies, schedules),
+  when the store starts and after every reset;
 - ``sync(store)``: before the store reads or writes the resource, bring the records it derives
   from others up to date (an SVM's default export policy exists while the SVM does);
 - ``prepare_body(store, body, method)``: edit a write's body (dotted names expanded) before it
@@ -23,10 +32,12 @@ record's shape (fields, types, keys and references still come from the declarati
   record, which then moves along (an export rule inserted at a taken index); moves it when
   ``apply`` is true.
 
-Declarations complete the hooks: ``query_fields`` (query arguments a record write takes that
-stand for a body field), ``required_post`` (the POST's required fields, where the compiled
-declaration's are wrong), ``unknown_reference`` (ONTAP's error code for a reference naming no
-record) and ``unique_within`` (where names are unique).
+``params`` names the query arguments a write takes besides ``return_timeout`` and
+``return_records``, by method (``{"DELETE": {"allow_delete_while_mapped"}}``); while a hook
+runs, :attr:`Store.query <simulator.model.store.Store.query>` holds the write's arguments.
+``required_post`` replaces the POST's required fields where the compiled declaration's are
+wrong, ``unknown_reference`` gives ONTAP's error code for a reference naming no record, and
+``unique_within`` says where names are unique.
 
 Hooks run under the store's lock. Behaviours are registered in :data:`BEHAVIOURS` by the
 modules of :mod:`simulator.model.deep`.
@@ -34,7 +45,7 @@ modules of :mod:`simulator.model.deep`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
@@ -51,8 +62,7 @@ class Behaviour:
     """Rules of one resource (by its declaration's name); every hook does nothing by default."""
 
     resource: ClassVar[str] = ""
-    #: Query arguments a record write takes for a body field (``{"new_index": "index"}``).
-    query_fields: ClassVar[Mapping[str, str]] = {}
+    params: ClassVar[Mapping[str, frozenset[str]]] = {}
     #: The POST's required field groups (one of each), or None for the declaration's.
     required_post: ClassVar[tuple[tuple[str, ...], ...] | None] = None
     #: ONTAP's error code for a reference naming no record, by field (``{"volume": "917525"}``).
@@ -91,6 +101,17 @@ class Behaviour:
     def holds(self, store: Store, kind: str, record: Record) -> ApiError | None:
         """Why ``record`` keeps the ``kind`` record it refers to from being deleted, or None."""
         return None
+
+    def goes_with(self, store: Store, kind: str, record: Record) -> bool:
+        """Whether ``record`` is deleted with the ``kind`` record it refers to."""
+        return False
+
+    def refers(self, store: Store, record: Record) -> Iterable[tuple[str, str]]:
+        """``(resource, uuid)`` of records ``record`` names outside its declared references."""
+        return ()
+
+    def seed(self, store: Store) -> None:
+        """Insert the built-in records of this resource (or of those its rules need)."""
 
 
 #: The behaviour of each deep resource, by its declaration's name.

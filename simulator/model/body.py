@@ -8,6 +8,7 @@ outside an enum or its bounds, or a missing required field is refused with ONTAP
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ __all__ = [
     "missing",
     "refused_field",
     "shape_of",
+    "show",
 ]
 
 Record = dict[str, Any]
@@ -84,7 +86,8 @@ def expand_dotted(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # -- the errors --------------------------------------------------------------------------------
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """``value`` as JSON, cut to 60 characters, for error messages."""
     text = json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -92,7 +95,7 @@ def _show(value: Any) -> str:
 def invalid(target: str, value: Any, expected: str) -> ApiError:
     """400 (code 2): ``value`` is not valid for ``target``."""
     return bad_value(
-        target, f'The value {_show(value)} is invalid for field "{target}" ({expected}).'
+        target, f'The value {show(value)} is invalid for field "{target}" ({expected}).'
     )
 
 
@@ -145,6 +148,9 @@ def shape_of(resource: ResourceSpec) -> Shape:
 
 
 # -- values ------------------------------------------------------------------------------------
+_DECIMAL = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
+
+
 def _check_scalar(spec: FieldSpec, value: Any, target: str) -> Any:
     kind = spec.type
     if kind == "string":
@@ -160,6 +166,9 @@ def _check_scalar(spec: FieldSpec, value: Any, target: str) -> Any:
             raise invalid(target, value, f"expected <{low}..{high}> characters")
         return value
     if kind in ("integer", "number"):
+        if isinstance(value, str) and _DECIMAL.fullmatch(value):
+            # ONTAP takes a number spelled as a string (na_ontap_lun_map sends lun_id so).
+            value = float(value) if "." in value else int(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise invalid(
                 target, value, f"expected {'an integer' if kind == 'integer' else 'a number'}"

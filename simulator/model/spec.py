@@ -1,8 +1,10 @@
 """ONTAP's REST API as data: resources, their fields, keys, references and operations.
 
 ``load_spec()`` reads ``ontap_api.json`` (compiled by ``tools/compile_ontap_api.py`` from the
-``netapp-ontap`` package's schemas and ``operations.tsv``) once, on first use. Nothing here
-imports netapp-ontap or marshmallow.
+``netapp-ontap`` package's schemas and ``operations.tsv``) once, on first use, and merges
+``ontap_api_extra.json`` (compiled by ``tools/compile_trident_models.py`` from the go-swagger
+models in NetApp's Trident repository) for the operations netapp-ontap has no resource for.
+Nothing here imports netapp-ontap or marshmallow.
 
 Names and paths use ONTAP's JSON spelling: a field is its dotted leaf (``space.snapshot.
 reserve_percent``; the items of a list of objects are entered, ``aggregates.name``) and a path
@@ -33,6 +35,8 @@ __all__ = [
 #: The data file's layout version; ``tools/compile_ontap_api.py`` writes the same number.
 FORMAT = 1
 DATA_FILE = "ontap_api.json"
+#: Declarations for the operations ``DATA_FILE`` has no resource for.
+EXTRA_FILE = "ontap_api_extra.json"
 
 FieldType = Literal["string", "integer", "number", "boolean", "date-time", "object", "any"]
 
@@ -234,13 +238,11 @@ def _decode_fields(rows: list[list[Any]], enums: list[tuple[str, ...]]) -> dict[
     return out
 
 
-def parse_spec(text: str) -> ApiSpec:
-    """Build an ``ApiSpec`` from the data file's text."""
-    data = json.loads(text)
+def _parse_resources(data: Mapping[str, Any], file: str) -> dict[str, ResourceSpec]:
     if data.get("format") != FORMAT:
         raise RuntimeError(
-            f"{DATA_FILE} has format {data.get('format')!r}, this loader reads {FORMAT}:"
-            " run python tools/compile_ontap_api.py"
+            f"{file} has format {data.get('format')!r}, this loader reads {FORMAT}:"
+            f" run python tools/{_COMPILERS[file]}"
         )
     enums = [tuple(values) for values in data["enums"]]
     specs: dict[str, ResourceSpec] = {}
@@ -257,7 +259,33 @@ def parse_spec(text: str) -> ApiSpec:
             references=MappingProxyType(dict(refs)),
             singleton=bool(singleton),
         )
-    paths = [(str(path), cast("str | None", owner)) for path, owner in data["paths"]]
+    return specs
+
+
+_COMPILERS = {DATA_FILE: "compile_ontap_api.py", EXTRA_FILE: "compile_trident_models.py"}
+
+
+def parse_spec(text: str, extra: str | None = None) -> ApiSpec:
+    """Build an ``ApiSpec`` from the data file's text, and the extra declarations' if given.
+
+    The extra file's resources serve only the paths the data file has no resource for; a
+    resource name both files declare is refused.
+    """
+    data = json.loads(text)
+    specs = _parse_resources(data, DATA_FILE)
+    owners: dict[str, str] = {}
+    if extra is not None:
+        more = json.loads(extra)
+        added = _parse_resources(more, EXTRA_FILE)
+        both = sorted(specs.keys() & added.keys())
+        if both:
+            raise RuntimeError(f"{EXTRA_FILE} declares resources {DATA_FILE} has: {both}")
+        specs.update(added)
+        owners = {str(path): str(owner) for path, owner in more["paths"]}
+    paths = [
+        (str(path), cast("str | None", owner) or owners.get(str(path)))
+        for path, owner in data["paths"]
+    ]
     operations = []
     for index, method, statuses in data["operations"]:
         path, owner = paths[index]
@@ -270,4 +298,7 @@ def parse_spec(text: str) -> ApiSpec:
 def load_spec() -> ApiSpec:
     """The compiled API declaration shipped with the package (read once, then cached)."""
     package = resources.files(__name__.rpartition(".")[0])
-    return parse_spec(package.joinpath(DATA_FILE).read_text(encoding="utf-8"))
+    return parse_spec(
+        package.joinpath(DATA_FILE).read_text(encoding="utf-8"),
+        package.joinpath(EXTRA_FILE).read_text(encoding="utf-8"),
+    )

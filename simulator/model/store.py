@@ -13,6 +13,7 @@ and returns a :class:`~simulator.model.plan.WritePlan` whose effect re-checks an
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import re
 import threading
@@ -20,7 +21,7 @@ import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ApiError, bad_value, duplicate, not_found
 from ..jobs import EffectError
@@ -32,7 +33,6 @@ from ..query import (
     matches,
     parse_bool,
     parse_fields,
-    parse_int,
     query_collection,
     select_fields,
 )
@@ -42,7 +42,10 @@ from .body import check_body, check_required, expand_dotted
 from .plan import WritePlan
 from .spec import ApiSpec, Operation, ResourceSpec
 
-__all__ = ["DeepRecords", "Store", "Target", "fill_path", "path_variables"]
+if TYPE_CHECKING:
+    from ..jobs import JobEngine, JobScript
+
+__all__ = ["DeepRecords", "Store", "Target", "deep_merge", "fill_path", "path_variables"]
 
 Record = dict[str, Any]
 #: The records of a deep resource by name (rendered as a GET shows them), or None when the
@@ -85,10 +88,11 @@ def _set_path(record: Record, dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _deep_merge(target: Record, changes: Mapping[str, Any]) -> None:
+def deep_merge(target: Record, changes: Mapping[str, Any]) -> None:
+    """Merge ``changes`` into ``target``, objects key by key, everything else replaced (copied)."""
     for key, value in changes.items():
         if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            _deep_merge(target[key], value)
+            deep_merge(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
 
@@ -129,6 +133,12 @@ class Store:
         #: True while a scenario's records are created: deep models may then allow what only
         #: the cluster itself creates (physical ports, ...).
         self.loading = False
+        #: The query arguments of the write whose deep rules are running (hooks read the
+        #: arguments their ``params`` declare, such as ``allow_delete_while_mapped``).
+        self.query: Mapping[str, str] = {}
+        #: Deep records read once per collection GET: they cannot change while it holds the
+        #: lock, and rendering each record would otherwise render them again (a LUN's volume).
+        self._deep_seen: dict[str, list[Record]] | None = None
         self._ids: dict[str, Iterator[int]] = {}
         self._memo: dict[Any, Any] = {}
         self._depth = 0
@@ -136,6 +146,12 @@ class Store:
         self._by_record_path = {
             _normal(r.record_path): r for r in spec.resources.values() if r.record_path
         }
+        #: The simulator's job engine, and the script the next write on (method, path)
+        #: takes: deep models that run work in the background (a SnapMirror transfer, which
+        #: ONTAP answers at once) start jobs with them. Set by the Simulator.
+        self.jobs: JobEngine | None = None
+        self.take_script: Callable[[str, str], JobScript] | None = None
+        self._seed()
 
     @staticmethod
     def behaviour(resource: ResourceSpec) -> Behaviour:
@@ -151,6 +167,7 @@ class Store:
             if resource is None:
                 continue
             fields = [f for f, t in resource.references.items() if t == target_name]
+            behaviour = self.behaviour(resource)
             for record in table.values():
                 for field in fields:
                     ref = get_path(record, field)
@@ -161,6 +178,9 @@ class Store:
                     ):
                         found.append((resource, record))
                         break
+                else:
+                    if (target_name, value) in behaviour.refers(self, record):
+                        found.append((resource, record))
         return found
 
     def holder(self, kind: str, value: str) -> ApiError | None:
@@ -173,6 +193,21 @@ class Store:
                     return refusal
         return None
 
+    def release(self, kind: str, value: str) -> None:
+        """The record of ``kind`` with uuid (or id) ``value`` is gone: delete the records
+        whose deep rules say they go with it (a LUN map with its LUN), running their
+        ``applied(..., "delete", ...)`` (which may release what goes with them in turn)."""
+        with self.lock:
+            for resource, record in self.referrers(kind, value):
+                behaviour = self.behaviour(resource)
+                if not behaviour.goes_with(self, kind, record):
+                    continue
+                table = self.tables.get(resource.name, {})
+                key = next((k for k, r in table.items() if r is record), None)
+                if key is not None:
+                    del table[key]
+                    behaviour.applied(self, "delete", record)
+
     # -- state -------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget every record; effects planned before can no longer apply."""
@@ -180,6 +215,11 @@ class Store:
             self.tables = {}
             self._ids = {}
             self.generation += 1
+            self._seed()
+
+    def _seed(self) -> None:
+        for behaviour in BEHAVIOURS.values():
+            behaviour.seed(self)
 
     @contextmanager
     def _operation(self) -> Iterator[None]:
@@ -215,8 +255,13 @@ class Store:
 
     def records_of(self, resource: str) -> list[Record]:
         """Every record of ``resource`` (deep or generic), as stored or rendered."""
+        seen = self._deep_seen
+        if seen is not None and resource in seen:
+            return seen[resource]
         deep = self.deep(resource)
         if deep is not None:
+            if seen is not None:
+                seen[resource] = deep
             return deep
         self.sync(resource)
         return list(self.tables.get(resource, {}).values())
@@ -323,14 +368,16 @@ class Store:
         for ref in refs if isinstance(refs, list) else [refs]:
             if isinstance(ref, dict) and ("uuid" in ref or "id" in ref):
                 # By what stays when the record is renamed: its uuid, or an id unique in the
-                # cluster (an export policy's); else by everything the reference gives.
+                # cluster (an export policy's; a qtree's id is unique in its volume only).
                 by = "uuid" if "uuid" in ref else "id" if unique_id else None
                 found = self._lookup(target_name, {by: ref[by]} if by else ref, None)
                 if found is not None and "name" in found and "name" in ref:
                     ref["name"] = found["name"]
 
     def read(self, target: Target, params: Mapping[str, str]) -> Record:
-        """Answer a GET on ``target``."""
+        """Answer a GET on ``target`` (after settling jobs: it sees every job ended by now)."""
+        if self.jobs is not None:
+            self.jobs.settle()
         resource = target.resource
         names = [n for n, f in resource.fields.items() if f.get]
         with self._operation():
@@ -343,11 +390,15 @@ class Store:
             else:
                 check_params(params, COLLECTION_PARAMS, names)
                 scope = target.keys
-                rendered_all = [
-                    self.render(resource, r)
-                    for r in self.tables.get(resource.name, {}).values()
-                    if self._has_keys(r, scope)
-                ]
+                self._deep_seen = {}
+                try:
+                    rendered_all = [
+                        self.render(resource, r)
+                        for r in self.tables.get(resource.name, {}).values()
+                        if self._has_keys(r, scope)
+                    ]
+                finally:
+                    self._deep_seen = None
         fields = parse_fields(params.get("fields"))
         _check_order_by(params.get("order_by"), names)
         keys = self._shown_keys(resource, target)
@@ -449,28 +500,44 @@ class Store:
         """Validate a write on ``target`` now and return its plan; changes nothing.
 
         ``preset`` gives a POST's own keys (a scenario's stable uuids) instead of new ones.
+        The write's query arguments are :attr:`query` while its deep rules run, now and when
+        its effect applies.
         """
-        method = operation.method
+        query = dict(params)
         with self._operation():
-            self.sync(target.resource.name)
-            self._check_parents(target)
-            if method != "POST" and not target.is_record:
-                return self._plan_bulk(operation, target, body, params)
-            extra = self.behaviour(target.resource).query_fields
-            _check_write_params(params, _WRITE_PARAMS | set(extra), ())
-            given = {
-                extra[k]: _query_value(target.resource, extra[k], k, params[k])
-                for k in extra
-                if k in params
-            }
-            if given:
-                body = {**(body or {}), **given}
-            if method == "POST":
-                return self._plan_post(operation, target, body or {}, preset or {})
+            self.query = query
+            plan = self._plan_write(operation, target, body, params, preset or {})
+        effect = plan.effect
+
+        def apply() -> None:
+            with self._operation():
+                self.query = query
+                effect()
+
+        return dataclasses.replace(plan, effect=apply)
+
+    def _plan_write(
+        self,
+        operation: Operation,
+        target: Target,
+        body: Mapping[str, Any] | None,
+        params: Mapping[str, str],
+        preset: Mapping[str, Any],
+    ) -> WritePlan:
+        method = operation.method
+        own = self.behaviour(target.resource).params.get(method, frozenset())
+        self.sync(target.resource.name)
+        self._check_parents(target)
+        if method == "POST":
+            _check_write_params(params, _WRITE_PARAMS | own, ())
+            return self._plan_post(operation, target, body or {}, preset)
+        if target.is_record:
+            _check_write_params(params, _WRITE_PARAMS | own, ())
             key, _ = self._find(target)
             if method == "PATCH":
                 return self._plan_patch(operation, target, [key], body, params)
             return self._plan_delete(operation, target, [key], params)
+        return self._plan_bulk(operation, target, body, params)
 
     def _plan_post(
         self,
@@ -487,6 +554,10 @@ class Store:
         check_required(resource, data, target.key_names, behaviour.required_post)
         self._resolve(resource, data)
         behaviour.prepare_post(self, data)
+        if resource.singleton and "GET" not in {
+            o.method for o in self.spec.operations_on(target.template)
+        }:
+            return self._plan_action(operation, target, data)
         key = self._own_keys(resource, data, target.key_names)
         table_name = resource.name
         if not behaviour.make_room(self, key, data, False):
@@ -512,6 +583,25 @@ class Store:
             success_status=201,
             asynchronous=operation.is_async,
             records=(self.render(resource, record),),
+        )
+
+    def _plan_action(self, operation: Operation, target: Target, data: Record) -> WritePlan:
+        """A POST on a path ONTAP takes no GET on (a rekey, a restore, a ping): it acts on the
+        records its path names and creates none, so it can be repeated; 201 (or 200 where
+        ONTAP answers so) with no ``Location``."""
+        generation = self.generation
+
+        def apply() -> None:
+            if self.generation != generation:
+                raise EffectError(*_GONE)
+
+        return WritePlan(
+            description=f"POST {target.path}",
+            effect=self._locked(apply),
+            location=None,
+            svm=_svm_of(data),
+            success_status=201 if 201 in operation.statuses else 200,
+            asynchronous=operation.is_async,
         )
 
     def _own_keys(
@@ -584,33 +674,14 @@ class Store:
             behaviour.prepare_patch(self, record, changes)
             if "name" in changes:
                 merged = copy.deepcopy(record)
-                _deep_merge(merged, changes)
+                deep_merge(merged, changes)
                 self._refuse_duplicate(resource, key, merged, besides=key)
-        generation = self.generation
-        table_name = resource.name
-        keep_going = parse_bool(params, "continue_on_failure", False)
 
-        def apply() -> None:
-            table = self.tables.get(table_name, {})
-            if self.generation != generation:
-                raise EffectError(*_GONE)
-            for key in keys:
-                if key not in table:
-                    if keep_going:
-                        continue
-                    raise EffectError(*_GONE)
-                _deep_merge(table[key], changes)
-                behaviour.applied(self, "patch", table[key])
+        def change(table: dict[tuple[str, ...], Record], key: tuple[str, ...]) -> None:
+            deep_merge(table[key], changes)
+            behaviour.applied(self, "patch", table[key])
 
-        svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
-        return WritePlan(
-            description=f"PATCH {target.path}",
-            effect=self._locked(apply),
-            location=None,
-            svm=svm,
-            success_status=200,
-            asynchronous=operation.is_async,
-        )
+        return self._plan_each(operation, target, keys, params, change)
 
     def _plan_delete(
         self,
@@ -619,15 +690,32 @@ class Store:
         keys: list[tuple[str, ...]],
         params: Mapping[str, str],
     ) -> WritePlan:
-        resource = target.resource
-        generation = self.generation
-        table_name = resource.name
-        keep_going = parse_bool(params, "continue_on_failure", False)
-        current = self.tables.get(resource.name, {})
-        behaviour = self.behaviour(resource)
+        current = self.tables.get(target.resource.name, {})
+        behaviour = self.behaviour(target.resource)
         for key in keys:
             if key in current:
                 behaviour.check_delete(self, current[key])
+
+        def change(table: dict[tuple[str, ...], Record], key: tuple[str, ...]) -> None:
+            behaviour.check_delete(self, table[key])
+            behaviour.applied(self, "delete", table.pop(key))
+
+        return self._plan_each(operation, target, keys, params, change)
+
+    def _plan_each(
+        self,
+        operation: Operation,
+        target: Target,
+        keys: list[tuple[str, ...]],
+        params: Mapping[str, str],
+        change: Callable[[dict[tuple[str, ...], Record], tuple[str, ...]], None],
+    ) -> WritePlan:
+        """The plan of a PATCH or DELETE of the records ``keys``: ``change`` applies to each
+        when the job succeeds; a record gone or refusing meanwhile fails the job, unless
+        ``continue_on_failure`` lets it go on to the next."""
+        generation = self.generation
+        table_name = target.resource.name
+        keep_going = parse_bool(params, "continue_on_failure", False)
 
         def apply() -> None:
             table = self.tables.get(table_name, {})
@@ -639,16 +727,16 @@ class Store:
                         continue
                     raise EffectError(*_GONE)
                 try:
-                    behaviour.check_delete(self, table[key])
+                    change(table, key)
                 except ApiError as refused:
                     if keep_going:
                         continue
                     raise EffectError(refused.message, int(refused.code)) from None
-                behaviour.applied(self, "delete", table.pop(key))
 
+        current = self.tables.get(table_name, {})
         svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
         return WritePlan(
-            description=f"DELETE {target.path}",
+            description=f"{operation.method} {target.path}",
             effect=self._locked(apply),
             location=None,
             svm=svm,
@@ -668,9 +756,10 @@ class Store:
         if operation.method == "PATCH":
             self._checked(resource, body or {}, "patch")  # a bad body is named before the query
         names = [n for n, f in resource.fields.items() if f.get]
-        filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS}
+        own = self.behaviour(resource).params.get(operation.method, frozenset())
+        filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS | own}
         check_params(filters, (), names)
-        _check_write_params(params, _BULK_PARAMS, filters)
+        _check_write_params(params, _BULK_PARAMS | own, filters)
         if not filters:
             raise bad_value(
                 "query",
@@ -703,15 +792,6 @@ class Store:
         return run
 
 
-def _query_value(resource: ResourceSpec, field: str, name: str, raw: str) -> Any:
-    """A query argument that stands for a body field, as the field's JSON type."""
-    spec = resource.fields.get(field)
-    if spec is not None and spec.type == "integer":
-        value = parse_int({name: raw}, name, 0, None)
-        return value
-    return raw
-
-
 def _svm_of(record: Mapping[str, Any]) -> dict[str, Any] | None:
     svm = record.get("svm")
     if isinstance(svm, Mapping) and svm.get("uuid"):
@@ -724,8 +804,18 @@ def _cut(resource: ResourceSpec, record: Record, fields: Sequence[str] | None) -
     if fields is not None and "**" in fields:
         return record
     asked = set(fields or ())
+    lists: dict[str, bool] = {}
+    for spec in resource.fields.values():
+        if spec.in_list is not None:
+            lists[spec.in_list] = lists.get(spec.in_list, True) and spec.expensive
     for name, spec in resource.fields.items():
         if spec.expensive and not any(name == a or name.startswith(a + ".") for a in asked):
+            _drop(record, name.split("."))
+    for name, expensive in lists.items():
+        # A list of objects whose every field is expensive goes too, empty or emptied.
+        if expensive and not any(
+            name == a or name.startswith(a + ".") or a.startswith(name + ".") for a in asked
+        ):
             _drop(record, name.split("."))
     return record
 

@@ -5,5 +5,9 @@ Importing this package registers every behaviour; each module holds one family.
 
 from __future__ import annotations
 
-from . import nas as nas
-from . import network as network
+from . import (
+    dp,  # noqa: F401
+    nas,  # noqa: F401
+    network,  # noqa: F401
+    san,  # noqa: F401
+)

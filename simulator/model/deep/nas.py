@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from ...errors import ApiError, bad_value
 from ...jobs import EffectError
 from ...query import get_path as _path
+from ...query import parse_int
 from ..behaviour import Behaviour, Event, register
 
 if TYPE_CHECKING:
@@ -496,7 +497,7 @@ class ExportPolicyRule(Behaviour):
     """Rules of a policy: checked clients and flavors, ``index`` assigned or honoured."""
 
     resource = "ExportRule"
-    query_fields: ClassVar[Mapping[str, str]] = {"new_index": "index"}
+    params: ClassVar[Mapping[str, frozenset[str]]] = {"PATCH": frozenset({"new_index"})}
     unknown_reference: ClassVar[Mapping[str, str]] = {"policy": "1703954"}
 
     def sync(self, store: Store) -> None:
@@ -553,6 +554,11 @@ class ExportPolicyRule(Behaviour):
         return True
 
     def prepare_patch(self, store: Store, record: Record, changes: Record) -> None:
+        # ``PATCH .../rules/1?new_index=5`` moves the rule (netapp.ontap's
+        # na_ontap_export_policy_rule; ONTAP's ``vserver export-policy rule setindex``).
+        new_index = parse_int(store.query, "new_index", 0, None)
+        if new_index is not None:
+            changes["index"] = new_index
         _check_rule(changes)
 
     def applied(self, store: Store, event: Event, record: Record) -> None:

@@ -1,0 +1,1174 @@
+"""ONTAP's CLI passthrough, ``/api/private/cli/<command path>``: one table of the commands
+NetApp's Ansible collection and Trident use, each mapped onto the simulator's state.
+
+A command that has a REST counterpart reads and writes the records REST serves (a volume
+created through ``POST /api/private/cli/volume`` is the one ``GET /api/storage/volumes``
+shows), through the same validation, rules and jobs; one without (``system timeout``,
+``cluster ha``, ...) keeps its settings in the store, so a reset restores them. The
+passthrough's rules, as ONTAP applies them (sources in docs/cli-passthrough.md):
+
+- a command path is the CLI command with spaces as slashes, ``show``/``create``/``modify``/
+  ``delete`` being GET/POST/PATCH/DELETE on it and other verbs their own segment
+  (``vserver add-protocols`` -> ``/api/private/cli/vserver/add-protocols``);
+- fields are CLI names with ``-`` written ``_`` (``destination-aggregate`` is accepted too);
+- a GET shows a command's key fields; ``fields=a,b`` adds others; ``fields=*`` is refused
+  (262220); other query arguments select records with REST's query syntax (``v*``,
+  ``!x``, ``a|b``);
+- a PATCH or DELETE applies to every record its query selects (``{"num_records": n}``);
+- a command that runs as a job on ONTAP (``volume create``, ``volume delete``, ...) answers
+  202 with the job and its ``cli_output``; others answer at once;
+- an unknown command is ONTAP's 404, never a silent 200.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from .errors import ApiError, bad_value, not_found
+from .jobs import EffectError
+from .query import get_path, matches, parse_fields, parse_int
+
+if TYPE_CHECKING:
+    from flask import Flask, Response
+
+    from .sim import Simulator
+
+__all__ = ["CLI_PREFIX", "COMMANDS", "Command", "execute", "register_cli"]
+
+Record = dict[str, Any]
+CLI_PREFIX = "/api/private/cli"
+#: Query arguments of the passthrough itself; every other argument selects records.
+RESERVED = frozenset({"fields", "privilege_level", "return_timeout", "max_records"})
+PRIVILEGES = ("admin", "advanced", "diagnostic")
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)b?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
+_PROTOCOLS = ("nfs", "cifs", "fcp", "iscsi", "ndmp", "nvme", "s3")
+
+
+# -- values ----------------------------------------------------------------------------------
+def size_in_bytes(value: Any, target: str = "size") -> int:
+    """A CLI size (``10g``, ``500MB``, ``1048576``) in bytes; 400 naming ``target`` if bad."""
+    if isinstance(value, bool):
+        raise bad_value(target, f'Invalid size "{value}".')
+    if isinstance(value, int):
+        return value
+    found = _SIZE.fullmatch(str(value).strip())
+    if found is None:
+        raise bad_value(target, f'Invalid size "{value}": a number with an optional k, m, g, t.')
+    return int(float(found.group(1)) * _UNITS[found.group(2).lower()])
+
+
+def _mode_to_int(value: Any) -> Any:
+    """``---rwxr-xr-x`` (or ``755``) as REST's octal-digits integer 755."""
+    text = str(value)
+    if re.fullmatch(r"[0-7]{3,4}", text):
+        return int(text)
+    bits = text[-9:]
+    if len(bits) != 9 or not re.fullmatch(r"[r-][w-][xsStT-]" * 3, bits):
+        raise bad_value("unix_permissions", f'Invalid permissions "{value}".')
+    digits = "".join(
+        str((bits[i] == "r") * 4 + (bits[i + 1] == "w") * 2 + (bits[i + 2] not in "-ST"))
+        for i in (0, 3, 6)
+    )
+    return int(digits)
+
+
+def _mode_to_text(value: Any) -> Any:
+    if not isinstance(value, int):
+        return value
+    digits = f"{value:03d}"[-3:]
+    return "---" + "".join(
+        ("r" if int(d) & 4 else "-") + ("w" if int(d) & 2 else "-") + ("x" if int(d) & 1 else "-")
+        for d in digits
+    )
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def cli_name(name: str) -> str:
+    """A field name as the passthrough spells it (``destination-aggregate`` -> ``_``)."""
+    return name.replace("-", "_")
+
+
+# -- the table ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Field:
+    """One CLI field: the REST field it shows (or a function of the REST record), and how a
+    CLI value becomes the REST one (None: the field is read-only)."""
+
+    rest: str | None = None
+    show: Callable[[Record], Any] | None = None
+    to_rest: Callable[[Any], Any] | None = lambda value: value
+    #: The REST body key a write sets (default ``rest``); "" merges the converted value,
+    #: an object, into the body.
+    key: str | None = None
+
+    def value(self, record: Record) -> Any:
+        if self.show is not None:
+            return self.show(record)
+        if self.rest is None:
+            return None
+        found = get_path(record, self.rest)
+        if isinstance(found, list):
+            return found[0] if len(found) == 1 else found
+        return None if found is _ABSENT else found
+
+
+_ABSENT = get_path({}, "absent")
+
+
+def ro(rest: str | None = None, show: Callable[[Record], Any] | None = None) -> Field:
+    """A read-only field."""
+    return Field(rest=rest, show=show, to_rest=None)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a command answers: status and body."""
+
+    status: int
+    body: Record
+
+
+#: A write handler: (sim, command, selected REST records or None for a create, CLI args).
+Handler = Callable[
+    ["Simulator", "Command", "list[Record] | None", Record, Mapping[str, str]], Answer
+]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One CLI command path.
+
+    ``records`` lists the REST records the command shows (one row each); ``fields`` maps CLI
+    names onto them; ``keys`` are shown by every GET and identify a record. ``post``,
+    ``patch`` and ``delete`` handle the writes the command takes (``None``: ONTAP's 405).
+    """
+
+    path: str
+    keys: tuple[str, ...]
+    fields: Mapping[str, Field]
+    records: Callable[[Simulator], list[Record]]
+    post: Handler | None = None
+    patch: Handler | None = None
+    delete: Handler | None = None
+    get: bool = True
+    doc: str = ""
+    #: Fields a GET shows besides the keys (a setting's value).
+    shown: tuple[str, ...] = ()
+
+    def row(self, record: Record) -> Record:
+        return {name: spec.value(record) for name, spec in self.fields.items()}
+
+    def methods(self) -> list[str]:
+        found = ["GET"] if self.get else []
+        for method, handler in (
+            ("POST", self.post),
+            ("PATCH", self.patch),
+            ("DELETE", self.delete),
+        ):
+            if handler is not None:
+                found.append(method)
+        return found
+
+
+class Handlers(TypedDict):
+    """The writes of a command whose records are REST records."""
+
+    post: Handler | None
+    patch: Handler | None
+    delete: Handler | None
+
+
+@dataclass
+class _Rest:
+    """Where a command's records live in REST: the resource, its collection, its records."""
+
+    resource: str
+    collection: str
+    jobs: frozenset[str] = field(default_factory=frozenset)
+
+    def record_path(self, record: Mapping[str, Any]) -> str:
+        return f"{self.collection}/{record['uuid']}"
+
+
+def rest_records(sim: Simulator, resource: str) -> list[Record]:
+    """Every record of ``resource`` as a REST GET shows it (all fields)."""
+    deep = sim.inventory.records_of(resource)
+    if deep is not None:
+        return deep
+    store = sim.store
+    spec = store.spec.resources[resource]
+    with store.lock:
+        return [store.render(spec, r) for r in list(store.tables.get(resource, {}).values())]
+
+
+def _plan_and_apply(sim: Simulator, method: str, path: str, body: Record | None) -> None:
+    """Validate and apply a REST write at once (a synchronous CLI command): no job."""
+    if sim.inventory.handles(method, path):
+        plan = sim.inventory.plan(method, path, body, {})
+    else:
+        route = sim.routes.match(method, path)
+        target = sim.store.target(route.template, path, route.values)
+        plan = sim.store.plan(route.operation, target, body, {})
+    try:
+        plan.effect()
+    except EffectError as exc:
+        raise ApiError(404 if exc.code == 4 else 409, str(exc.code), exc.message) from None
+
+
+def _job_answer(
+    sim: Simulator,
+    method: str,
+    path: str,
+    body: Record | None,
+    params: Mapping[str, str],
+    what: str,
+) -> Answer:
+    """Run a REST write as a job, as the CLI command does on ONTAP; its CLI answer."""
+    rest_params = {"return_timeout": params["return_timeout"]} if "return_timeout" in params else {}
+    answer = sim.submit(method, path, body, rest_params)
+    if "error" in answer.body:
+        return Answer(answer.status, answer.body)
+    job = answer.body.get("job")
+    if job is None:
+        return Answer(200, {"num_records": 1})
+    state = sim.jobs.record(job["uuid"])["state"]
+    output = (
+        f"[Job {job['uuid']}] Job succeeded: {what}"
+        if state == "success"
+        else f"[Job {job['uuid']}] Job is queued: {what}."
+    )
+    return Answer(answer.status, {"job": job, "cli_output": output})
+
+
+def _rest_body(
+    command: Command, args: Mapping[str, Any], *, allowed: Iterable[str] | None = None
+) -> Record:
+    """A REST body (dotted names) from CLI ``args``; 400 naming a field it cannot take."""
+    body: Record = {}
+    names = set(allowed) if allowed is not None else None
+    for name, value in args.items():
+        spec = command.fields.get(name)
+        if spec is None:
+            raise ApiError(400, "262179", f'Unexpected argument "{name}".', name)
+        key = spec.key if spec.key is not None else spec.rest
+        if spec.to_rest is None or key is None or (names is not None and name not in names):
+            raise bad_value(name, f'Field "{name}" cannot be set by "{command.path}".')
+        converted = spec.to_rest(value)
+        if key:
+            body[key] = converted
+        else:
+            body.update(converted)
+    return body
+
+
+def rest_object(
+    rest: _Rest,
+    *,
+    create: Sequence[str] | None = None,
+    modify: bool = True,
+    delete: bool = True,
+    prepare: Callable[[Simulator, Record], None] | None = None,
+) -> Handlers:
+    """Handlers of a command whose records are REST records: create (the ``create`` CLI
+    fields), modify and delete (each record the query selects), as jobs where ``rest.jobs``
+    says ONTAP's CLI runs them as jobs."""
+
+    def post(
+        sim: Simulator,
+        command: Command,
+        selected: list[Record] | None,
+        args: Record,
+        params: Mapping[str, str],
+    ) -> Answer:
+        body = _rest_body(command, args, allowed=create)
+        if prepare is not None:
+            prepare(sim, body)
+        name = args.get(command.keys[-1], "")
+        if "POST" in rest.jobs:
+            return _job_answer(sim, "POST", rest.collection, body, params, f"Create {name}")
+        _plan_and_apply(sim, "POST", rest.collection, body)
+        return Answer(201, {"num_records": 1})
+
+    def patch(
+        sim: Simulator,
+        command: Command,
+        selected: list[Record] | None,
+        args: Record,
+        params: Mapping[str, str],
+    ) -> Answer:
+        changeable = [name for name in command.fields if name not in command.keys]
+        body = _rest_body(command, args, allowed=changeable)
+        for record in selected or []:
+            _plan_and_apply(sim, "PATCH", rest.record_path(record), dict(body))
+        return Answer(200, {"num_records": len(selected or [])})
+
+    def remove(
+        sim: Simulator,
+        command: Command,
+        selected: list[Record] | None,
+        args: Record,
+        params: Mapping[str, str],
+    ) -> Answer:
+        records = selected or []
+        if "DELETE" in rest.jobs and len(records) == 1:
+            name = command.row(records[0]).get(command.keys[-1])
+            return _job_answer(
+                sim, "DELETE", rest.record_path(records[0]), None, params, f"Delete {name}"
+            )
+        for record in records:
+            _plan_and_apply(sim, "DELETE", rest.record_path(record), None)
+        return Answer(200, {"num_records": len(records)})
+
+    return {
+        "post": post if create is not None else None,
+        "patch": patch if modify else None,
+        "delete": remove if delete else None,
+    }
+
+
+def action(
+    run: Callable[[Simulator, Command, Record, Record, Mapping[str, str]], Answer | None],
+    *,
+    args: Sequence[str],
+) -> Handler:
+    """A handler running ``run(sim, command, record, args, params)`` on each selected record
+    (its ``args``: the CLI fields of the body that are not keys)."""
+
+    def handler(
+        sim: Simulator,
+        command: Command,
+        selected: list[Record] | None,
+        given: Record,
+        params: Mapping[str, str],
+    ) -> Answer:
+        for name in given:
+            if name not in args:
+                raise ApiError(400, "262179", f'Unexpected argument "{name}".', name)
+        records = selected or []
+        if not records:
+            raise not_found(command.keys[-1])
+        last: Answer | None = None
+        for record in records:
+            last = run(sim, command, record, given, params)
+        if last is not None and len(records) == 1:
+            return last
+        return Answer(200, {"num_records": len(records)})
+
+    return handler
+
+
+# -- volumes, SVMs, aggregates -----------------------------------------------------------------
+VOLUMES = _Rest("Volume", "/api/storage/volumes", jobs=frozenset({"POST", "DELETE"}))
+SVMS = _Rest("Svm", "/api/svm/svms", jobs=frozenset({"POST", "DELETE"}))
+
+
+def _svm_of_volume(sim: Simulator, body: Record) -> None:
+    if "svm.name" not in body:
+        raise bad_value("vserver", 'Missing value for required field "vserver".')
+
+
+VOLUME_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("svm.name"),
+    "volume": Field("name"),
+    "uuid": ro("uuid"),
+    "aggregate": Field("aggregates.name", key="aggregates", to_rest=lambda v: [{"name": v}]),
+    "size": Field("size", to_rest=size_in_bytes),
+    "available": ro("space.available"),
+    "used": ro("space.used"),
+    "state": Field("state"),
+    "type": Field("type", show=lambda r: _upper(r.get("type")), to_rest=_lower),
+    "policy": Field("nas.export_policy.name"),
+    "junction_path": Field("nas.path"),
+    "security_style": Field("nas.security_style"),
+    "unix_permissions": Field(
+        "nas.unix_permissions",
+        show=lambda r: _mode_to_text(get_path(r, "nas.unix_permissions")),
+        to_rest=_mode_to_int,
+    ),
+    "comment": Field("comment"),
+    "snapshot_policy": Field("snapshot_policy.name"),
+    "percent_snapshot_space": Field("space.snapshot.reserve_percent"),
+    "space_guarantee": Field("guarantee.type"),
+    "language": Field("language"),
+    "tiering_policy": Field("tiering.policy"),
+}
+
+
+def _protocols(record: Record, allowed: bool) -> list[str]:
+    return [p for p in _PROTOCOLS if (record.get(p) or {}).get("allowed", True) is allowed]
+
+
+def _allowed_body(value: Any) -> Record:
+    wanted = _as_list(value)
+    unknown = [p for p in wanted if p not in _PROTOCOLS]
+    if unknown:
+        raise bad_value("allowed_protocols", f'Unknown protocol "{unknown[0]}".')
+    return {f"{p}.allowed": p in wanted for p in _PROTOCOLS}
+
+
+def _max_volumes(value: Any) -> str:
+    return str(value)
+
+
+def _vservers(sim: Simulator) -> list[Record]:
+    cluster = sim.inventory.cluster()
+    admin = {"name": cluster["name"], "uuid": cluster["uuid"], "_cli_type": "admin"}
+    return [admin, *rest_records(sim, "Svm")]
+
+
+VSERVER_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("name"),
+    "uuid": ro("uuid"),
+    "type": ro(show=lambda r: r.get("_cli_type", "data")),
+    "subtype": Field("subtype"),
+    "admin_state": Field("state"),
+    "operational_state": ro("state"),
+    "language": Field("language"),
+    "comment": Field("comment"),
+    "snapshot_policy": Field("snapshot_policy.name"),
+    "ipspace": Field("ipspace.name"),
+    "aggr_list": Field(
+        "aggregates.name",
+        key="aggregates",
+        to_rest=lambda v: [{"name": a} for a in _as_list(v)],
+    ),
+    "max_volumes": Field("max_volumes", to_rest=_max_volumes),
+    "allowed_protocols": Field(
+        show=lambda r: _protocols(r, True) if "_cli_type" not in r else None,
+        key="",
+        to_rest=_allowed_body,
+    ),
+    "disallowed_protocols": ro(show=lambda r: _protocols(r, False) if "_cli_type" not in r else []),
+}
+
+
+def _protocols_action(allowed: bool) -> Callable[..., Answer | None]:
+    def run(
+        sim: Simulator, command: Command, record: Record, args: Record, params: Mapping[str, str]
+    ) -> Answer | None:
+        if "_cli_type" in record:
+            raise bad_value("vserver", f'"{record["name"]}" is not a data SVM.')
+        protocols = _as_list(args.get("protocols", []))
+        if not protocols:
+            raise bad_value("protocols", 'Missing value for required field "protocols".')
+        for protocol in protocols:
+            if protocol not in _PROTOCOLS:
+                raise bad_value("protocols", f'Unknown protocol "{protocol}".')
+        body = {f"{p}.allowed": allowed for p in protocols}
+        _plan_and_apply(sim, "PATCH", SVMS.record_path(record), body)
+        return None
+
+    return run
+
+
+def _move_start(
+    sim: Simulator, command: Command, record: Record, args: Record, params: Mapping[str, str]
+) -> Answer | None:
+    aggregate = args.get("destination_aggregate")
+    if not aggregate:
+        raise bad_value("destination_aggregate", 'Missing value for "destination_aggregate".')
+    body = {"movement": {"destination_aggregate": {"name": aggregate}}}
+    return _job_answer(
+        sim, "PATCH", VOLUMES.record_path(record), body, params, f"Move {record['name']}"
+    )
+
+
+AGGREGATE_FIELDS: Mapping[str, Field] = {
+    "aggregate": ro("name"),
+    "uuid": ro("uuid"),
+    "node": ro("node.name"),
+    "size": ro("space.block_storage.size"),
+    "availsize": ro("space.block_storage.available"),
+    "usedsize": ro("space.block_storage.used"),
+    "state": ro("state"),
+}
+
+# -- SnapMirror --------------------------------------------------------------------------------
+RELATIONSHIPS = _Rest("SnapmirrorRelationship", "/api/snapmirror/relationships")
+
+
+def _split(record: Record, side: str, part: int) -> Any:
+    path = get_path(record, f"{side}.path")
+    return str(path).partition(":")[2 * part] if isinstance(path, str) else None
+
+
+def _mirror_state(record: Record) -> Any:
+    state = record.get("state")
+    if state == "paused":
+        return "snapmirrored"
+    return state.replace("_", "-") if isinstance(state, str) else state
+
+
+def _status(record: Record) -> str:
+    if record.get("state") == "paused":
+        return "quiesced"
+    transfer = get_path(record, "transfer.state")
+    return "transferring" if transfer in ("transferring", "queued") else "idle"
+
+
+SNAPMIRROR_FIELDS: Mapping[str, Field] = {
+    "source_path": Field("source.path"),
+    "destination_path": Field("destination.path"),
+    "source_vserver": ro(show=lambda r: _split(r, "source", 0)),
+    "source_volume": ro(show=lambda r: _split(r, "source", 1)),
+    "destination_vserver": ro(show=lambda r: _split(r, "destination", 0)),
+    "destination_volume": ro(show=lambda r: _split(r, "destination", 1)),
+    "relationship_id": ro("uuid"),
+    "relationship_type": ro(show=lambda r: "extended-data-protection"),
+    "policy": Field("policy.name"),
+    "policy_type": ro("policy.type"),
+    "schedule": Field("transfer_schedule.name"),
+    "throttle": Field("throttle"),
+    "mirror_state": ro(show=_mirror_state),
+    "status": ro(show=_status),
+    "healthy": ro("healthy"),
+    "last_transfer_type": ro("last_transfer_type"),
+    "lag_time": ro("lag_time"),
+    "newest_snapshot": ro("exported_snapshot"),
+}
+
+
+def _state_action(state: str, verb: str, *, job: bool) -> Callable[..., Answer | None]:
+    """``snapmirror <verb>``: a PATCH of the relationship's state, a job where it transfers."""
+
+    def run(
+        sim: Simulator, command: Command, record: Record, args: Record, params: Mapping[str, str]
+    ) -> Answer | None:
+        path = RELATIONSHIPS.record_path(record)
+        wanted = "in_sync" if state == "=" and get_path(record, "policy.type") == "sync" else state
+        wanted = "snapmirrored" if wanted == "=" else wanted
+        destination = get_path(record, "destination.path")
+        if job:
+            answer = sim.submit("PATCH", path, {"state": wanted}, {})
+            if "error" in answer.body:
+                return Answer(answer.status, answer.body)
+            output = f'Operation is queued: snapmirror {verb} of destination "{destination}".'
+            return Answer(200, {"num_records": 1, "cli_output": output})
+        _plan_and_apply(sim, "PATCH", path, {"state": wanted})
+        return Answer(
+            200,
+            {
+                "num_records": 1,
+                "cli_output": f"Operation succeeded: snapmirror {verb} for the relationship "
+                f'with destination "{destination}".',
+            },
+        )
+
+    return run
+
+
+def _update(
+    sim: Simulator, command: Command, record: Record, args: Record, params: Mapping[str, str]
+) -> Answer | None:
+    answer = sim.submit("POST", f"{RELATIONSHIPS.record_path(record)}/transfers", {}, {})
+    if "error" in answer.body:
+        return Answer(answer.status, answer.body)
+    destination = get_path(record, "destination.path")
+    output = f'Operation is queued: snapmirror update of destination "{destination}".'
+    return Answer(200, {"num_records": 1, "cli_output": output})
+
+
+# -- LUNs, NVMe subsystems ---------------------------------------------------------------------
+LUNS = _Rest("Lun", "/api/storage/luns")
+SUBSYSTEMS = _Rest("NvmeSubsystem", "/api/protocols/nvme/subsystems")
+
+LUN_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("svm.name"),
+    "path": Field("name"),
+    "volume": ro("location.volume.name"),
+    "size": Field("space.size", to_rest=size_in_bytes),
+    "ostype": Field("os_type"),
+    "state": ro(show=lambda r: get_path(r, "status.state")),
+    "mapped": ro(show=lambda r: "mapped" if get_path(r, "status.mapped") is True else "unmapped"),
+    "serial": ro("serial_number"),
+    "uuid": ro("uuid"),
+    "comment": Field("comment"),
+}
+SUBSYSTEM_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("svm.name"),
+    "subsystem": Field("name"),
+    "ostype": Field("os_type"),
+    "uuid": ro("uuid"),
+    "target_nqn": ro("target_nqn"),
+    "comment": Field("comment"),
+}
+
+
+# -- the recovery queue ------------------------------------------------------------------------
+def _recovery_queue(sim: Simulator) -> list[Record]:
+    """Deleted volumes kept for recovery: none, since the simulator destroys a deleted volume
+    at once (as ``volume delete -force`` does)."""
+    return []
+
+
+def _purge(
+    sim: Simulator, command: Command, record: Record, args: Record, params: Mapping[str, str]
+) -> Answer | None:
+    raise not_found("volume")  # pragma: no cover - the queue is always empty
+
+
+# -- settings without a REST counterpart ---------------------------------------------------------
+def settings(
+    name: str, defaults: Callable[[Simulator], list[Record]]
+) -> Callable[[Simulator], list[Record]]:
+    """The records of a CLI-only setting, kept in the store (a reset brings the defaults back)."""
+    table_name = f"cli:{name}"
+
+    def records(sim: Simulator) -> list[Record]:
+        store = sim.store
+        with store.lock:
+            table = store.tables.get(table_name)
+            if table is None:
+                rows = defaults(sim)
+                table = store.tables[table_name] = {(str(i),): row for i, row in enumerate(rows)}
+            return list(table.values())
+
+    return records
+
+
+#: What ``snaplock compliance-clock show`` says of a node whose clock was never initialized.
+CLOCK_NOT_CONFIGURED = "ComplianceClock is not configured."
+_compliance_settings = settings(
+    "snaplock/compliance-clock", lambda sim: [{"node": n, "configured": False} for n in _nodes(sim)]
+)
+
+
+def _compliance_clocks(sim: Simulator) -> list[Record]:
+    """Each node's SnapLock compliance clock: the cluster's time once initialized."""
+    now = time.strftime("%a %b %d %H:%M:%S UTC %Y +00:00", time.gmtime(sim.clock.now()))
+    with sim.store.lock:
+        rows = _compliance_settings(sim)
+        for row in rows:
+            row["time"] = now if row["configured"] else CLOCK_NOT_CONFIGURED
+        return rows
+
+
+def _initialize_clock(
+    sim: Simulator, command: Command, record: Record, args: Record, params: Mapping[str, str]
+) -> Answer | None:
+    with sim.store.lock:
+        if record["configured"]:
+            raise bad_value(
+                "node", f'The compliance clock of node "{record["node"]}" is already initialized.'
+            )
+        record["configured"] = True
+    return None
+
+
+def _modify_setting(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    changes = {}
+    for name, value in args.items():
+        spec = command.fields.get(name)
+        if spec is None:
+            raise ApiError(400, "262179", f'Unexpected argument "{name}".', name)
+        if spec.to_rest is None or name in command.keys:
+            raise bad_value(name, f'Field "{name}" cannot be modified.')
+        changes[name] = spec.to_rest(value)
+    with sim.store.lock:
+        for record in selected or []:
+            record.update(changes)
+    return Answer(200, {"num_records": len(selected or [])})
+
+
+def _nodes(sim: Simulator) -> list[str]:
+    return [str(n["name"]) for n in sim.inventory.records_of("Node") or []]
+
+
+def _on_off(value: Any) -> str:
+    text = str(value).lower()
+    if text in ("true", "on"):
+        return "on"
+    if text in ("false", "off"):
+        return "off"
+    raise bad_value("value", f'The value "{value}" is invalid: use on or off.')
+
+
+def _boolean(value: Any) -> bool:
+    text = str(value).lower()
+    if text in ("true", "on"):
+        return True
+    if text in ("false", "off"):
+        return False
+    raise bad_value("value", f'The value "{value}" is invalid: use true or false.')
+
+
+def _integer(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise bad_value("value", f'The value "{value}" is not an integer.') from None
+
+
+def _setting(
+    path: str,
+    keys: tuple[str, ...],
+    fields: Mapping[str, Field],
+    defaults: Callable[[Simulator], list[Record]],
+    doc: str,
+) -> Command:
+    shown = () if keys else tuple(fields)
+    return Command(
+        path, keys, fields, settings(path, defaults), patch=_modify_setting, doc=doc, shown=shown
+    )
+
+
+def _same(name: str, to_rest: Callable[[Any], Any] | None = lambda v: v) -> Field:
+    return Field(name, to_rest=to_rest)
+
+
+# -- the commands --------------------------------------------------------------------------------
+def _commands() -> list[Command]:
+    volume = rest_object(
+        VOLUMES,
+        create=(
+            "vserver",
+            "volume",
+            "aggregate",
+            "size",
+            "state",
+            "type",
+            "policy",
+            "junction_path",
+            "security_style",
+            "unix_permissions",
+            "comment",
+            "snapshot_policy",
+            "percent_snapshot_space",
+            "space_guarantee",
+            "language",
+            "tiering_policy",
+        ),
+        prepare=_svm_of_volume,
+    )
+    vserver = rest_object(
+        SVMS,
+        create=(
+            "vserver",
+            "subtype",
+            "language",
+            "comment",
+            "snapshot_policy",
+            "ipspace",
+            "aggr_list",
+        ),
+    )
+    snapmirror = rest_object(
+        RELATIONSHIPS, create=("source_path", "destination_path", "policy", "schedule", "throttle")
+    )
+    lun = rest_object(LUNS, create=("vserver", "path", "size", "ostype", "comment"))
+    subsystem = rest_object(SUBSYSTEMS, create=("vserver", "subsystem", "ostype", "comment"))
+    return [
+        Command(
+            "volume",
+            ("vserver", "volume"),
+            VOLUME_FIELDS,
+            lambda sim: rest_records(sim, "Volume"),
+            **volume,
+            doc="volume show/create/modify/delete: the volumes of /api/storage/volumes",
+        ),
+        Command(
+            "volume/move/start",
+            ("vserver", "volume"),
+            VOLUME_FIELDS,
+            lambda sim: rest_records(sim, "Volume"),
+            get=False,
+            post=action(_move_start, args=("destination_aggregate", "encrypt_destination")),
+            patch=action(_move_start, args=("destination_aggregate", "encrypt_destination")),
+            doc="volume move start: PATCH movement.destination_aggregate, as a job",
+        ),
+        Command(
+            "volume/recovery-queue",
+            ("vserver", "volume"),
+            {"vserver": ro("vserver"), "volume": ro("volume"), "deleter": ro("deleter")},
+            _recovery_queue,
+            doc="volume recovery-queue show: always empty (deleted volumes go at once)",
+        ),
+        Command(
+            "volume/recovery-queue/purge",
+            ("vserver", "volume"),
+            {"vserver": ro("vserver"), "volume": ro("volume")},
+            _recovery_queue,
+            get=False,
+            post=action(_purge, args=()),
+            doc="volume recovery-queue purge: nothing to purge",
+        ),
+        Command(
+            "vserver",
+            ("vserver",),
+            VSERVER_FIELDS,
+            _vservers,
+            **vserver,
+            doc="vserver show/create/modify/delete: /api/svm/svms, plus the admin vserver",
+        ),
+        Command(
+            "vserver/add-protocols",
+            ("vserver",),
+            {"vserver": Field("name"), "protocols": Field()},
+            lambda sim: rest_records(sim, "Svm"),
+            get=False,
+            post=action(_protocols_action(True), args=("protocols",)),
+            patch=action(_protocols_action(True), args=("protocols",)),
+            doc="vserver add-protocols: <protocol>.allowed true",
+        ),
+        Command(
+            "vserver/remove-protocols",
+            ("vserver",),
+            {"vserver": Field("name"), "protocols": Field()},
+            lambda sim: rest_records(sim, "Svm"),
+            get=False,
+            post=action(_protocols_action(False), args=("protocols",)),
+            patch=action(_protocols_action(False), args=("protocols",)),
+            doc="vserver remove-protocols: <protocol>.allowed false",
+        ),
+        Command(
+            "storage/aggregate",
+            ("aggregate",),
+            AGGREGATE_FIELDS,
+            lambda sim: rest_records(sim, "Aggregate"),
+            doc="storage aggregate show: /api/storage/aggregates",
+        ),
+        Command(
+            "snapmirror",
+            ("source_path", "destination_path"),
+            SNAPMIRROR_FIELDS,
+            lambda sim: rest_records(sim, "SnapmirrorRelationship"),
+            **snapmirror,
+            doc="snapmirror show/create/modify/delete: /api/snapmirror/relationships",
+        ),
+        *[
+            Command(
+                f"snapmirror/{verb}",
+                ("source_path", "destination_path"),
+                SNAPMIRROR_FIELDS,
+                lambda sim: rest_records(sim, "SnapmirrorRelationship"),
+                get=False,
+                post=action(run, args=()),
+                patch=action(run, args=()),
+                doc=f"snapmirror {verb}: {what}",
+            )
+            for verb, run, what in (
+                ("initialize", _state_action("=", "initialize", job=True), "PATCH state, a job"),
+                ("resync", _state_action("=", "resync", job=True), "PATCH state, a job"),
+                ("break", _state_action("broken_off", "break", job=False), "PATCH state"),
+                ("quiesce", _state_action("paused", "quiesce", job=False), "PATCH state"),
+                ("resume", _state_action("=", "resume", job=False), "PATCH state"),
+                ("update", _update, "POST .../transfers"),
+            )
+        ],
+        Command(
+            "lun",
+            ("vserver", "path"),
+            LUN_FIELDS,
+            lambda sim: rest_records(sim, "Lun"),
+            **lun,
+            doc="lun show/create/modify/delete: /api/storage/luns",
+        ),
+        Command(
+            "vserver/nvme/subsystem",
+            ("vserver", "subsystem"),
+            SUBSYSTEM_FIELDS,
+            lambda sim: rest_records(sim, "NvmeSubsystem"),
+            **subsystem,
+            doc="vserver nvme subsystem show/create/modify/delete: /api/protocols/nvme/subsystems",
+        ),
+        Command(
+            "version",
+            ("version",),
+            {"version": ro("version.full")},
+            lambda sim: [sim.inventory.cluster()],
+            doc="version: the cluster's version string",
+        ),
+        Command(
+            "snaplock/compliance-clock",
+            ("node",),
+            {"node": ro("node"), "time": ro("time")},
+            _compliance_clocks,
+            doc="snaplock compliance-clock show: per node, not configured until initialized",
+        ),
+        Command(
+            "snaplock/compliance-clock/initialize",
+            ("node",),
+            {"node": ro("node"), "time": ro("time")},
+            _compliance_clocks,
+            get=False,
+            post=action(_initialize_clock, args=()),
+            patch=action(_initialize_clock, args=()),
+            doc="snaplock compliance-clock initialize: the node's clock starts from the cluster's",
+        ),
+        _setting(
+            "system/timeout",
+            (),
+            {"timeout": _same("timeout", _integer)},
+            lambda sim: [{"timeout": 30}],
+            "system timeout show/modify: the CLI session timeout in minutes",
+        ),
+        _setting(
+            "cluster/ha",
+            (),
+            {"configured": _same("configured", _boolean)},
+            lambda sim: [{"configured": False}],
+            "cluster ha show/modify",
+        ),
+        _setting(
+            "storage/failover",
+            ("node",),
+            {
+                "node": ro("node"),
+                "enabled": _same("enabled", _boolean),
+                "auto_giveback": _same("auto_giveback", _boolean),
+                "auto_giveback_after_panic": _same("auto_giveback_after_panic", _boolean),
+                "partner_name": ro("partner_name"),
+                "possible": ro("possible"),
+            },
+            lambda sim: [
+                {
+                    "node": n,
+                    "enabled": False,
+                    "auto_giveback": False,
+                    "auto_giveback_after_panic": False,
+                    "partner_name": "-",
+                    "possible": False,
+                }
+                for n in _nodes(sim)
+            ],
+            "storage failover show/modify, per node",
+        ),
+        _setting(
+            "storage/disk/option",
+            ("node",),
+            {
+                "node": ro("node"),
+                "autoassign": _same("autoassign", _on_off),
+                "autoassign_policy": _same("autoassign_policy"),
+                "autocopy": _same("autocopy", _on_off),
+                "bkg_firmware_update": _same("bkg_firmware_update", _on_off),
+            },
+            lambda sim: [
+                {
+                    "node": n,
+                    "autoassign": "on",
+                    "autoassign_policy": "default",
+                    "autocopy": "on",
+                    "bkg_firmware_update": "on",
+                }
+                for n in _nodes(sim)
+            ],
+            "storage disk option show/modify, per node",
+        ),
+    ]
+
+
+COMMANDS: Mapping[str, Command] = {command.path: command for command in _commands()}
+
+#: Commands NetApp's Ansible collection uses that the simulator does not model (yet): ONTAP
+#: has them, so they are refused as not modelled (405), not as unknown commands.
+NOT_MODELLED = frozenset(
+    {
+        "network/bgp/config",
+        "network/port/broadcast-domain/remove-ports",
+        "security/login/role/config",
+        "sp/reboot-sp",
+        "storage/disk/assign",
+        "storage/disk/partition",
+        "storage/disk/partition/assign",
+        "storage/disk/partition/removeowner",
+        "storage/disk/removeowner",
+        "system/node/autosupport/check/details",
+        "ucadmin",
+        "vserver/active-directory/preferred-dc",
+        "vserver/active-directory/preferred-dc/add",
+        "vserver/active-directory/preferred-dc/remove",
+        "vserver/cifs/users-and-groups/local-user",
+        "vserver/fpolicy/policy",
+        "vserver/fpolicy/policy/event",
+        "vserver/fpolicy/policy/external-engine",
+        "vserver/fpolicy/policy/scope",
+        "vserver/security/file-directory",
+        "vserver/security/file-directory/apply",
+        "vserver/security/file-directory/ntfs",
+        "vserver/security/file-directory/policy",
+        "vserver/security/file-directory/policy/task",
+        "vserver/security/file-directory/policy/task/add",
+        "vserver/security/file-directory/policy/task/remove",
+    }
+)
+
+
+# -- the passthrough -----------------------------------------------------------------------------
+def unknown_command(path: str) -> ApiError:
+    """ONTAP's 404 for a path under /api/private/cli that names no command it knows."""
+    shown = " ".join(part for part in path.split("/") if part)
+    return ApiError(404, "262179", f'Unexpected argument "{shown}": not a CLI command.', shown)
+
+
+def not_modelled(path: str) -> ApiError:
+    """405 for a command ONTAP has that the simulator does not model: refused, never faked."""
+    shown = " ".join(part for part in path.split("/") if part)
+    return ApiError(
+        405,
+        "3",
+        f'The simulator does not model the CLI command "{shown}" yet '
+        "(see docs/cli-passthrough.md).",
+    )
+
+
+def _field_names(command: Command, names: Iterable[str], where: str) -> None:
+    for name in names:
+        if name not in command.fields:
+            if where == "fields":
+                raise ApiError(
+                    400,
+                    "262197",
+                    f'The value "{name}" is invalid for field "fields" (<field,...>)',
+                    "fields",
+                )
+            raise ApiError(
+                404 if where == "query" else 400, "262179", f'Unexpected argument "{name}".', name
+            )
+
+
+def _select(
+    command: Command, sim: Simulator, query: Mapping[str, Any]
+) -> list[tuple[Record, Record]]:
+    """(REST record, CLI row) of every record the query selects."""
+    pairs = [(record, command.row(record)) for record in command.records(sim)]
+    return [
+        (record, row)
+        for record, row in pairs
+        if all(matches(row, name, _query_text(value)) for name, value in query.items())
+    ]
+
+
+def _query_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "|".join(str(v) for v in value)
+    return str(value)
+
+
+def _show(command: Command, row: Record, fields: Sequence[str]) -> Record:
+    out: Record = {}
+    for name in (*command.keys, *command.shown, *fields):
+        value = row.get(name)
+        if value is not None and name not in out:
+            out[name] = value
+    return out
+
+
+def execute(
+    sim: Simulator,
+    method: str,
+    path: str,
+    params: Mapping[str, str],
+    body: Mapping[str, Any] | None,
+) -> Answer:
+    """Run the CLI command at ``path`` (below /api/private/cli) as ONTAP's passthrough does."""
+    command = COMMANDS.get(path.strip("/"))
+    if command is None:
+        if path.strip("/") in NOT_MODELLED:
+            raise not_modelled(path)
+        raise unknown_command(path)
+    allowed = command.methods()
+    if method not in allowed:
+        error = ApiError(
+            405,
+            "3",
+            f'The method "{method}" is not allowed on {CLI_PREFIX}/{command.path} '
+            f"(allowed: {', '.join(allowed)}).",
+        )
+        error.headers["Allow"] = ", ".join(allowed)
+        raise error
+    privilege = params.get("privilege_level", "admin")
+    if privilege not in PRIVILEGES:
+        raise ApiError(
+            400,
+            "262197",
+            f'The value "{privilege}" is invalid for field "privilege_level" '
+            f"(<{'|'.join(PRIVILEGES)}>)",
+            "privilege_level",
+        )
+    parse_int(params, "return_timeout", 0, 120)
+    parse_int(params, "max_records", 0, None)
+    query = {cli_name(k): v for k, v in params.items() if k not in RESERVED}
+    args = {cli_name(str(k)): v for k, v in (body or {}).items()}
+    _field_names(command, query, "query")
+    if method == "GET":
+        fields = [cli_name(f) for f in parse_fields(params.get("fields")) or []]
+        if any(f in ("*", "**") for f in fields):
+            raise ApiError(
+                400,
+                "262220",
+                'The value "*" is not supported for field "fields" by the CLI passthrough: '
+                "name the fields to retrieve.",
+                "fields",
+            )
+        _field_names(command, fields, "fields")
+        rows = [_show(command, row, fields) for _, row in _select(command, sim, query)]
+        return Answer(200, {"records": rows, "num_records": len(rows)})
+    handler = {"POST": command.post, "PATCH": command.patch, "DELETE": command.delete}[method]
+    assert handler is not None
+    if command.get:
+        _field_names(command, args, "body")  # an action checks its own arguments
+    if method == "POST" and command.get:
+        return handler(sim, command, None, args, params)
+    if method in ("POST", "DELETE"):
+        # Records are named in the query or, as key fields, in the body.
+        keys = {k: v for k, v in args.items() if k in command.keys or method == "DELETE"}
+        args = {k: v for k, v in args.items() if k not in keys}
+        query = {**query, **keys}
+    selected = [record for record, _ in _select(command, sim, query)]
+    return handler(sim, command, selected, args, params)
+
+
+def register_cli(
+    app: Flask,
+    sim: Simulator,
+    respond: Callable[..., Response],
+    read_body: Callable[..., dict[str, Any] | None],
+) -> None:
+    """Serve the CLI passthrough on ``app`` (auth, faults and the journal as for /api)."""
+    from flask import request
+
+    @app.route(
+        f"{CLI_PREFIX}/<path:command>", methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"]
+    )
+    def cli(command: str) -> Response:
+        method = request.method
+        if method == "OPTIONS":
+            found = COMMANDS.get(command.strip("/"))
+            if found is None:
+                raise (
+                    not_modelled(command)
+                    if command.strip("/") in NOT_MODELLED
+                    else (unknown_command(command))
+                )
+            return respond(200, {}, {"Allow": ", ".join([*found.methods(), "OPTIONS"])})
+        params = {key: request.args.getlist(key)[-1] for key in request.args}
+        body = read_body(required=False) if method != "GET" else None
+        answer = execute(sim, method, command, params, body)
+        return respond(answer.status, answer.body)
