@@ -190,7 +190,12 @@ class _Filter:
             if term == "null":
                 self.terms.append((negate, None))
                 continue
-            test = _term_test(term)
+            # A term in double quotes is taken literally (``name="q*1"``: no wildcard, no
+            # operator); netapp.ontap's na_ontap_qtree quotes the name it looks for.
+            quoted = len(term) >= 2 and term[0] == term[-1] == '"'
+            if quoted:
+                term = term[1:-1]
+            test = None if quoted else _term_test(term)
             if test is None and not negate:
                 self.texts.add(term)
                 number = _as_number(term)
@@ -202,7 +207,11 @@ class _Filter:
     def __call__(self, record: Mapping[str, Any]) -> bool:
         value = get_path(record, self.field)
         missing = value is _MISSING
-        scalars = [] if missing else [v for v in _flatten(value) if v is not None]
+        # An object matches by its name: na_ontap_qtree filters qtrees with volume=<name>
+        # (INFERRED: it finds the qtree of that volume on clusters).
+        flat = [] if missing else _flatten(value)
+        names = (v.get("name") if isinstance(v, Mapping) else v for v in flat)
+        scalars = [v for v in names if v is not None]
         if self.texts:
             for scalar in scalars:
                 text = _scalar_text(scalar)

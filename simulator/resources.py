@@ -340,6 +340,8 @@ _VOLUME_POST = dict(_VOLUME_SCHEMA)
 _VOLUME_PATCH = {k: v for k, v in _VOLUME_SCHEMA.items() if k not in ("style", "snaplock")}
 _VOLUME_PATCH["movement"] = {"destination_aggregate": _REFERENCE}
 _VOLUME_PATCH["restore_to"] = {"snapshot": _REFERENCE}
+# Quotas on or off (netapp-ontap's Volume docs: PATCH '{"quota.enabled": "true"}').
+_VOLUME_PATCH["quota"] = {"enabled": _boolean}
 
 _SNAPSHOT_PATCH: Schema = {
     "name": _snapshot_name,
@@ -469,6 +471,8 @@ class _State:
         #: another model that go with it go too (an unmapped LUN with its volume).
         self.released: Callable[[str, str], None] = lambda kind, uuid: None
         self.cluster: Record = {}
+        #: Node names, in order; a cluster without any listed has one, ``<cluster>-01``.
+        self.nodes: list[str] = []
         self.aggregates: dict[str, Record] = {}
         self.svms: dict[str, Record] = {}
         self.volumes: dict[str, Record] = {}
@@ -478,11 +482,16 @@ class _State:
         self.extra: dict[tuple[str, str], Record] = {}
 
     # -- lookups -----------------------------------------------------------------------
-    def node(self) -> Record:
-        name = f"{self.cluster['name']}-01"
+    def node(self, name: str | None = None) -> Record:
+        """The node first named ``name`` (the first node when None), as a reference."""
+        name = name or (self.nodes[0] if self.nodes else f"{self.cluster['name']}-01")
         node_uuid = _derived_uuid("node", name)
         renamed = self.extra.get(("node", node_uuid), {}).get("name")
         return {"name": renamed or name, "uuid": node_uuid}
+
+    def all_nodes(self) -> list[Record]:
+        names: list[str | None] = [*self.nodes] or [None]
+        return [self.node(name) for name in names]
 
     def with_extra(self, kind: str, key: str, record: Record) -> Record:
         """``record`` with the fields clients set on it that the model keeps as given."""
@@ -553,10 +562,11 @@ class _State:
             and v["aggregates"][0]["uuid"] == aggr_uuid
         )
         used = min(used, size)
+        node = self.node(stored.get("node"))
         return {
             "uuid": aggr_uuid,
             "name": stored["name"],
-            "node": {**self.node(), "_links": _links(f"/api/cluster/nodes/{self.node()['uuid']}")},
+            "node": {**node, "_links": _links(f"/api/cluster/nodes/{node['uuid']}")},
             "space": {"block_storage": {"size": size, "available": size - used, "used": used}},
             "state": "online",
             **self.with_extra("aggregate", aggr_uuid, {}),
@@ -577,6 +587,7 @@ class _State:
         files = record.setdefault("files", {})
         files.setdefault("maximum", max(size // 32768, 1))
         files["used"] = 96
+        record["quota"] = {"state": "on" if record.pop("quota", {}).get("enabled") else "off"}
         record["_links"] = _links(f"/api/storage/volumes/{volume_uuid}")
         return record
 
@@ -612,8 +623,12 @@ class _State:
         record["version"] = self.version()
         return {**self.with_extra("cluster", "", record), "_links": _links("/api/cluster")}
 
-    def render_node(self) -> Record:
-        node = self.node()
+    def render_nodes(self) -> list[Record]:
+        names: list[str | None] = [*self.nodes] or [None]
+        return [self.render_node(name) for name in names]
+
+    def render_node(self, name: str | None = None) -> Record:
+        node = self.node(name)
         return {
             **node,
             "version": self.version(),
@@ -630,7 +645,7 @@ class _State:
         version = self.cluster["version"]
         return {
             "version": version,
-            "nodes": [{"name": self.node()["name"], "version": version}],
+            "nodes": [{"name": n["name"], "version": version} for n in self.all_nodes()],
             "state": "completed",
             "elapsed_duration": 0,
             "estimated_duration": 0,
@@ -654,7 +669,7 @@ class _State:
         Bodies are checked against the declaration; what the model derives (names, the
         version, sizes) changes it, every other field is kept as given and read back.
         """
-        node = self.node()
+        node = next((n for n in self.all_nodes() if ids and n["uuid"] == ids[0]), self.node())
         if kind == "node" and ids[0] != node["uuid"]:
             raise not_found("uuid")
         if kind == "aggregate" and ids[0] not in self.aggregates:
@@ -726,11 +741,19 @@ class _State:
             raise invalid("name", name, "letters, digits and _, starting with a letter or _")
         if any(a["name"] == name for a in self.aggregates.values()):
             raise duplicate("name", f'duplicate entry: aggregate "{name}" already exists.')
-        node = self.node()
         wanted = body.pop("node", None) or {}
-        if any(wanted.get(k) not in (None, node[k]) for k in ("name", "uuid")):
+        node = next(
+            (
+                n
+                for n in self.all_nodes()
+                if all(wanted.get(k) in (None, n[k]) for k in ("name", "uuid"))
+            ),
+            None,
+        )
+        if node is None:
             shown = wanted.get("name") or wanted.get("uuid")
             raise bad_value("node.name", f'Node "{shown}" does not exist.')
+        base = next((b for b in self.nodes if _derived_uuid("node", b) == node["uuid"]), None)
         aggr_uuid = str(uuidlib.uuid4())
 
         def apply() -> None:
@@ -740,6 +763,7 @@ class _State:
                 "uuid": aggr_uuid,
                 "name": name,
                 "size": DEFAULT_AGGREGATE_SIZE,
+                "node": base,
             }
             extra = {k: v for k, v in body.items() if k != "name"}
             if extra:
@@ -1221,7 +1245,7 @@ class _State:
 
 
 # -- loading an inventory ---------------------------------------------------------------
-_INVENTORY_KEYS = ("cluster", "svms", "aggregates", "volumes", "snapshots")
+_INVENTORY_KEYS = ("cluster", "nodes", "svms", "aggregates", "volumes", "snapshots")
 
 
 def _entry_uuid(entry: Record, where: str, derived: str, taken: Iterable[str]) -> str:
@@ -1334,7 +1358,19 @@ def _build_state(data: Mapping[str, Any], clock: Clock, lock: threading.RLock) -
         ),
     }
 
+    for where, entry in _entries(data, "nodes"):
+        node_name = entry.pop("name", None)
+        if entry or not isinstance(node_name, str) or not _CLUSTER_NAME.fullmatch(node_name):
+            raise ValueError(f'{where}: a node is {{"name": ...}} (a valid name, only)')
+        if node_name in state.nodes:
+            raise ValueError(f"{where}: duplicate node name {node_name!r}")
+        state.nodes.append(node_name)
+
     for where, entry in _entries(data, "aggregates"):
+        node_ref = entry.pop("node", None)
+        node_name = node_ref.get("name") if isinstance(node_ref, Mapping) else node_ref
+        if node_ref is not None and node_name not in state.nodes:
+            raise ValueError(f"{where}: node {node_name!r} is not one of the inventory's nodes")
         extra = sorted(set(entry) - {"name", "space", "uuid"})
         size = _pop(entry, "space.block_storage.size")
         if extra or entry.get("space"):
@@ -1350,7 +1386,12 @@ def _build_state(data: Mapping[str, Any], clock: Clock, lock: threading.RLock) -
             raise ValueError(f"{where}: space.block_storage.size must be a positive integer")
         derived = _derived_uuid("aggregate", aggr_name)
         aggr_uuid = _entry_uuid(entry, where, derived, state.aggregates)
-        state.aggregates[aggr_uuid] = {"uuid": aggr_uuid, "name": aggr_name, "size": size}
+        state.aggregates[aggr_uuid] = {
+            "uuid": aggr_uuid,
+            "name": aggr_name,
+            "size": size,
+            "node": node_name,
+        }
 
     for where, entry in _entries(data, "svms"):
         derived = _derived_uuid("svm", str(entry.get("name")))
@@ -1442,8 +1483,9 @@ class Inventory:
     def load(self, data: Mapping[str, Any]) -> None:
         """Replace the starting inventory with ``data`` and reset to it.
 
-        ``data`` holds ``cluster``, ``svms``, ``aggregates``, ``volumes``, ``snapshots`` (all
-        optional); entries take the fields a POST takes, plus an optional ``uuid``. Invalid
+        ``data`` holds ``cluster``, ``nodes`` (``{"name"}`` each; an aggregate may name its
+        ``node``), ``svms``, ``aggregates``, ``volumes``, ``snapshots`` (all optional); entries
+        take the fields a POST takes, plus an optional ``uuid``. Invalid
         data raises ValueError naming the bad entry and changes nothing.
         """
         with self.lock:
@@ -1502,7 +1544,7 @@ class Inventory:
             if resource == "Aggregate":
                 return [state.render_aggregate(u) for u in state.aggregates]
             if resource == "Node":
-                return [state.render_node()]
+                return state.render_nodes()
             if resource == "Cluster":
                 return [state.render_cluster()]
             return None
@@ -1544,10 +1586,10 @@ class Inventory:
         if kind == "software":
             return state.render_software(), schema_fields("Software"), True
         if kind == "nodes":
-            return [state.render_node()], schema_fields("Node"), False
+            return state.render_nodes(), schema_fields("Node"), False
         if kind == "node":
-            node = state.render_node()
-            if ids[0] != node["uuid"]:
+            node = next((n for n in state.render_nodes() if n["uuid"] == ids[0]), None)
+            if node is None:
                 raise not_found("uuid")
             return node, schema_fields("Node"), False
         if kind == "aggregates":

@@ -31,7 +31,7 @@ from .model.body import check_body
 from .model.plan import WritePlan
 from .model.routes import Routes, method_not_allowed, unmodelled
 from .model.spec import load_spec
-from .model.store import Store, fill_path, path_variables
+from .model.store import Store, Target, fill_path, path_variables
 from .query import parse_bool, parse_int
 from .resources import Inventory
 from .rules import MAX_GLOB_LENGTH, CountedRule, Glob, RuleBook
@@ -362,6 +362,13 @@ class Simulator:
     def _load_records(self) -> None:
         """Create the scenario's ``records`` as POSTs would (checked, references resolved,
         keys generated, deep rules applied), in the order given; ValueError naming the entry."""
+        self.store.loading = True
+        try:
+            self._create_records()
+        finally:
+            self.store.loading = False
+
+    def _create_records(self) -> None:
         for name, entries in self._scenario_records.items():
             resource = self.store.spec.resources.get(name)
             if resource is None:
@@ -604,7 +611,10 @@ class Simulator:
             e.matches(method, path) for e in self.endpoints
         ):
             return
-        self.routes.match(method, path)
+        try:
+            self.routes.match(method, path)
+        except ApiError as unknown:
+            self._scoped(method, path, unknown)
 
     def read(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         """Answer a GET on ``path`` (a record, a collection or a singleton) as ONTAP does.
@@ -616,8 +626,31 @@ class Simulator:
         self.jobs.settle()
         if self.inventory.handles("GET", path):
             return self.inventory.read(path, params)
-        route = self.routes.match("GET", path)
+        try:
+            route = self.routes.match("GET", path)
+        except ApiError as unknown:
+            scoped = self._scoped("GET", path, unknown)
+            return self.store.read(scoped, params)
         return self.store.read(self.store.target(route.template, path, route.values), params)
+
+    def _scoped(self, method: str, path: str, unknown: ApiError) -> Target:
+        """A path naming the first keys of a record path, as ``/api/protocols/cifs/shares/
+        {svm.uuid}``: that collection scoped to those keys, for a GET or a query-based PATCH
+        or DELETE (INFERRED: ONTAP takes them; netapp.ontap's na_ontap_cifs deletes a share
+        with ``DELETE /api/protocols/cifs/shares/{svm.uuid}?name=...``). Raises ``unknown``
+        (the path's own routing error) for any other path."""
+        if unknown.status != 404 or method == "POST":
+            raise unknown
+        try:
+            route = self.routes.match("GET", path.rstrip("/") + "/-")
+        except ApiError:
+            raise unknown from None
+        resource = self.store.spec.resource_for(route.template)
+        if resource is None or route.template != resource.record_path or len(route.values) < 2:
+            raise unknown
+        self.routes.match(method, resource.collection_path)  # 405 without a bulk form
+        keys = tuple(zip(resource.keys, route.values[:-1], strict=False))
+        return Target(resource, route.template, path, keys, False)
 
     # -- the write flow ------------------------------------------------------------------
     def is_write_endpoint(self, method: str, path: str) -> bool:
@@ -695,7 +728,12 @@ class Simulator:
             raise method_not_allowed(method, path, self.routes.allowed_methods(path))
         if method != "POST" and self.inventory.handles(method, path + "/x"):
             return self._plan_deep_bulk(method, path, body, params)
-        route = self.routes.match(method, path)
+        try:
+            route = self.routes.match(method, path)
+        except ApiError as unknown:
+            scoped = self._scoped(method, path, unknown)
+            collection = self.routes.match(method, scoped.resource.collection_path)
+            return self.store.plan(collection.operation, scoped, body, params)
         resource = route.operation.resource
         if resource is not None and self.inventory.records_of(resource) is not None:
             raise unmodelled(route.operation)

@@ -23,11 +23,21 @@ record's shape (fields, types, keys and references still come from the declarati
   declared references (a SnapMirror relationship names its volumes by path), so that
   ``holds`` is asked about them too;
 - ``seed(store)``: insert the records ONTAP creates itself (built-in policies, schedules),
-  when the store starts and after every reset.
+  when the store starts and after every reset;
+- ``sync(store)``: before the store reads or writes the resource, bring the records it derives
+  from others up to date (an SVM's default export policy exists while the SVM does);
+- ``prepare_body(store, body, method)``: edit a write's body (dotted names expanded) before it
+  is checked against the declaration: spellings ONTAP takes that a JSON type check refuses;
+- ``make_room(store, key, record, apply)``: whether a POST may take the key of an existing
+  record, which then moves along (an export rule inserted at a taken index); moves it when
+  ``apply`` is true.
 
 ``params`` names the query arguments a write takes besides ``return_timeout`` and
 ``return_records``, by method (``{"DELETE": {"allow_delete_while_mapped"}}``); while a hook
 runs, :attr:`Store.query <simulator.model.store.Store.query>` holds the write's arguments.
+``required_post`` replaces the POST's required fields where the compiled declaration's are
+wrong, ``unknown_reference`` gives ONTAP's error code for a reference naming no record, and
+``unique_within`` says where names are unique.
 
 Hooks run under the store's lock. Behaviours are registered in :data:`BEHAVIOURS` by the
 modules of :mod:`simulator.model.deep`.
@@ -53,6 +63,24 @@ class Behaviour:
 
     resource: ClassVar[str] = ""
     params: ClassVar[Mapping[str, frozenset[str]]] = {}
+    #: The POST's required field groups (one of each), or None for the declaration's.
+    required_post: ClassVar[tuple[tuple[str, ...], ...] | None] = None
+    #: ONTAP's error code for a reference naming no record, by field (``{"volume": "917525"}``).
+    unknown_reference: ClassVar[Mapping[str, str]] = {}
+    #: Fields within which names are unique (``("node.uuid",)`` for ports), or None for the
+    #: record's SVM and parent keys.
+    unique_within: ClassVar[tuple[str, ...] | None] = None
+
+    def sync(self, store: Store) -> None:
+        """Bring the records derived from other resources up to date (under the lock)."""
+
+    def prepare_body(self, store: Store, body: Record, method: Literal["post", "patch"]) -> None:
+        """Edit ``body`` (dotted names expanded) before it is checked against the declaration."""
+
+    def make_room(self, store: Store, key: tuple[str, ...], record: Record, apply: bool) -> bool:
+        """Whether a new ``record`` may take ``key`` although a record holds it (moved along,
+        when ``apply``, before the new one is stored); False refuses the duplicate."""
+        return False
 
     def prepare_post(self, store: Store, data: Record) -> None:
         """Fill defaults and refuse what ONTAP refuses, before the record's keys exist."""

@@ -29,7 +29,8 @@ __all__ = [
 ]
 
 Record = dict[str, Any]
-Method = Literal["post", "patch"]
+#: ``load``: a scenario's record, which may also set what only the cluster sets (GET fields).
+Method = Literal["post", "patch", "load"]
 
 
 # -- dotted names ------------------------------------------------------------------------------
@@ -219,6 +220,8 @@ def _check_leaf(spec: FieldSpec, value: Any, target: str) -> Any:
 
 # -- bodies ------------------------------------------------------------------------------------
 def _takes(spec: FieldSpec, method: Method) -> bool:
+    if method == "load":
+        return spec.post or spec.get
     return spec.post if method == "post" else spec.patch
 
 
@@ -285,14 +288,18 @@ def _present(body: Any, dotted: str) -> bool:
 
 
 def check_required(
-    resource: ResourceSpec, body: Mapping[str, Any], given: Iterable[str] = ()
+    resource: ResourceSpec,
+    body: Mapping[str, Any],
+    given: Iterable[str] = (),
+    groups: Iterable[tuple[str, ...]] | None = None,
 ) -> None:
     """400 naming the first of ``resource``'s required POST fields that is absent.
 
-    ``given`` names fields the path already supplies (a parent's key).
+    ``given`` names fields the path already supplies (a parent's key); ``groups`` replaces
+    the declaration's required groups (a deep model's, where the declaration is wrong).
     """
     supplied = set(given)
-    for group in resource.required_post:
+    for group in resource.required_post if groups is None else groups:
         if any(name in supplied or _present(body, name) for name in group):
             continue
         raise missing(group[0])

@@ -19,8 +19,9 @@ import re
 import threading
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ApiError, bad_value, duplicate, not_found
 from ..jobs import EffectError
@@ -37,7 +38,7 @@ from ..query import (
 )
 from . import deep as _deep  # noqa: F401 - registers the deep behaviours
 from .behaviour import BEHAVIOURS, Behaviour
-from .body import check_body, check_required
+from .body import check_body, check_required, expand_dotted
 from .plan import WritePlan
 from .spec import ApiSpec, Operation, ResourceSpec
 
@@ -129,6 +130,9 @@ class Store:
         self.deep = deep
         self.tables: dict[str, dict[tuple[str, ...], Record]] = {}
         self.generation = 0
+        #: True while a scenario's records are created: deep models may then allow what only
+        #: the cluster itself creates (physical ports, ...).
+        self.loading = False
         #: The query arguments of the write whose deep rules are running (hooks read the
         #: arguments their ``params`` declare, such as ``allow_delete_while_mapped``).
         self.query: Mapping[str, str] = {}
@@ -136,6 +140,9 @@ class Store:
         #: lock, and rendering each record would otherwise render them again (a LUN's volume).
         self._deep_seen: dict[str, list[Record]] | None = None
         self._ids: dict[str, Iterator[int]] = {}
+        self._memo: dict[Any, Any] = {}
+        self._depth = 0
+        self._owner: int | None = None
         self._by_record_path = {
             _normal(r.record_path): r for r in spec.resources.values() if r.record_path
         }
@@ -179,7 +186,7 @@ class Store:
     def holder(self, kind: str, value: str) -> ApiError | None:
         """Why the record of ``kind`` with uuid/id/name ``value`` cannot be deleted now (a
         record whose deep rules say it holds it), or None."""
-        with self.lock:
+        with self._operation():
             for resource, record in self.referrers(kind, value):
                 refusal = self.behaviour(resource).holds(self, kind, record)
                 if refusal is not None:
@@ -214,6 +221,38 @@ class Store:
         for behaviour in BEHAVIOURS.values():
             behaviour.seed(self)
 
+    @contextmanager
+    def _operation(self) -> Iterator[None]:
+        """One read or write under the lock: what :meth:`cached` keeps lives as long as it."""
+        with self.lock:
+            if self._depth == 0:
+                self._memo = {}
+                self._owner = threading.get_ident()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._memo = {}
+                    self._owner = None
+
+    def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, computed once per read or write (nothing changes meanwhile): deep
+        rules look other records up for every record they render. Outside one, not kept."""
+        if self._depth == 0 or self._owner != threading.get_ident():
+            return compute()
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def sync(self, resource: str) -> None:
+        """Let the deep rules of ``resource`` bring its derived records up to date."""
+        behaviour = BEHAVIOURS.get(resource)
+        if behaviour is not None:
+            with self.lock:
+                behaviour.sync(self)
+
     def records_of(self, resource: str) -> list[Record]:
         """Every record of ``resource`` (deep or generic), as stored or rendered."""
         seen = self._deep_seen
@@ -224,6 +263,7 @@ class Store:
             if seen is not None:
                 seen[resource] = deep
             return deep
+        self.sync(resource)
         return list(self.tables.get(resource, {}).values())
 
     def insert(self, resource: ResourceSpec, record: Mapping[str, Any]) -> Record:
@@ -323,11 +363,14 @@ class Store:
             self._refresh(node[parts[0]], parts[1:], target_name)
             return
         refs = node[parts[0]]
+        target = self.spec.resources.get(target_name)
+        unique_id = target is not None and target.keys == ("id",)
         for ref in refs if isinstance(refs, list) else [refs]:
             if isinstance(ref, dict) and ("uuid" in ref or "id" in ref):
-                # By its key alone: a record renamed since is found, and its name shown.
-                key = {k: ref[k] for k in ("uuid", "id") if k in ref}
-                found = self._lookup(target_name, key, None)
+                # By what stays when the record is renamed: its uuid, or an id unique in the
+                # cluster (an export policy's; a qtree's id is unique in its volume only).
+                by = "uuid" if "uuid" in ref else "id" if unique_id else None
+                found = self._lookup(target_name, {by: ref[by]} if by else ref, None)
                 if found is not None and "name" in found and "name" in ref:
                     ref["name"] = found["name"]
 
@@ -337,7 +380,8 @@ class Store:
             self.jobs.settle()
         resource = target.resource
         names = [n for n, f in resource.fields.items() if f.get]
-        with self.lock:
+        with self._operation():
+            self.sync(resource.name)
             self._check_parents(target)
             if target.is_record:
                 check_params(params, RECORD_PARAMS | {"max_records"}, names)
@@ -372,7 +416,17 @@ class Store:
     def _lookup(
         self, target_name: str, ref: Mapping[str, Any], svm_uuid: str | None
     ) -> Record | None:
-        for record in self.records_of(target_name):
+        found: list[Record] = self.cached(
+            ("records", target_name), lambda: self.records_of(target_name)
+        )
+        if ref.get("uuid") is not None:
+            # By uuid through an index: rendering N records that refer to N others stays O(N).
+            by_uuid: dict[str, list[Record]] = self.cached(("by uuid", target_name), dict)
+            if not by_uuid:
+                for record in found:
+                    by_uuid.setdefault(str(record.get("uuid")), []).append(record)
+            found = by_uuid.get(str(ref["uuid"]), [])
+        for record in found:
             if svm_uuid is not None:
                 owner = get_path(record, "svm.uuid")
                 if isinstance(owner, str) and owner != svm_uuid:
@@ -389,9 +443,17 @@ class Store:
         names), so an igroup named in a LUN map is the one of that map's SVM.
         """
         refs = sorted(resource.references.items(), key=lambda item: item[0] != "svm")
+        codes = self.behaviour(resource).unknown_reference
         for field, target_name in refs:
             scope = None if field == "svm" else (svm_uuid or get_path(data, "svm.uuid"))
-            self._resolve_at(data, field.split("."), field, target_name, scope)
+            try:
+                self._resolve_at(data, field.split("."), field, target_name, scope)
+            except ApiError as unknown:
+                if field not in codes:
+                    raise
+                raise ApiError(
+                    unknown.status, codes[field], unknown.message, unknown.target
+                ) from None
 
     def _resolve_at(
         self, node: Any, parts: list[str], field: str, target_name: str, svm_uuid: Any
@@ -442,13 +504,13 @@ class Store:
         its effect applies.
         """
         query = dict(params)
-        with self.lock:
+        with self._operation():
             self.query = query
             plan = self._plan_write(operation, target, body, params, preset or {})
         effect = plan.effect
 
         def apply() -> None:
-            with self.lock:
+            with self._operation():
                 self.query = query
                 effect()
 
@@ -464,6 +526,7 @@ class Store:
     ) -> WritePlan:
         method = operation.method
         own = self.behaviour(target.resource).params.get(method, frozenset())
+        self.sync(target.resource.name)
         self._check_parents(target)
         if method == "POST":
             _check_write_params(params, _WRITE_PARAMS | own, ())
@@ -484,12 +547,12 @@ class Store:
         preset: Mapping[str, Any],
     ) -> WritePlan:
         resource = target.resource
-        data = check_body(resource, body, "post")
+        behaviour = self.behaviour(resource)
+        data = self._checked(resource, body, "post")
         for name, value in [*target.keys, *preset.items()]:
             _set_path(data, name, value)
-        check_required(resource, data, target.key_names)
+        check_required(resource, data, target.key_names, behaviour.required_post)
         self._resolve(resource, data)
-        behaviour = self.behaviour(resource)
         behaviour.prepare_post(self, data)
         if resource.singleton and "GET" not in {
             o.method for o in self.spec.operations_on(target.template)
@@ -497,7 +560,8 @@ class Store:
             return self._plan_action(operation, target, data)
         key = self._own_keys(resource, data, target.key_names)
         table_name = resource.name
-        self._refuse_duplicate(resource, key, data)
+        if not behaviour.make_room(self, key, data, False):
+            self._refuse_duplicate(resource, key, data)
         generation = self.generation
         record = data
         href = self.href(resource, record)
@@ -506,7 +570,7 @@ class Store:
             table = self.tables.setdefault(table_name, {})
             if self.generation != generation:
                 raise EffectError(*_GONE)
-            if key in table:
+            if key in table and not behaviour.make_room(self, key, record, True):
                 raise EffectError(*_DUPLICATE)
             table[key] = copy.deepcopy(record)
             behaviour.applied(self, "post", table[key])
@@ -581,12 +645,13 @@ class Store:
         name = data.get("name")
         if name is None or "name" in resource.keys:
             return
-        scope = resource.keys[:-1]
+        within = self.behaviour(resource).unique_within
+        scope = resource.keys[:-1] if within is None else within
         svm = get_path(data, "svm.uuid")
         for other_key, other in table.items():
             if other_key == besides or other.get("name") != name:
                 continue
-            if get_path(other, "svm.uuid") != svm and _present(svm):
+            if within is None and get_path(other, "svm.uuid") != svm and _present(svm):
                 continue
             if all(get_path(other, k) == get_path(data, k) for k in scope):
                 raise duplicate("name", f'duplicate entry: "{name}" already exists.')
@@ -600,7 +665,7 @@ class Store:
         params: Mapping[str, str],
     ) -> WritePlan:
         resource = target.resource
-        changes = check_body(resource, body or {}, "patch")
+        changes = self._checked(resource, body or {}, "patch")
         current = self.tables.get(resource.name, {})
         behaviour = self.behaviour(resource)
         for key in keys:
@@ -689,7 +754,7 @@ class Store:
         """PATCH or DELETE on a collection: the query selects the records; one job for the lot."""
         resource = target.resource
         if operation.method == "PATCH":
-            check_body(resource, body or {}, "patch")  # a bad body is named before the query
+            self._checked(resource, body or {}, "patch")  # a bad body is named before the query
         names = [n for n, f in resource.fields.items() if f.get]
         own = self.behaviour(resource).params.get(operation.method, frozenset())
         filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS | own}
@@ -711,9 +776,17 @@ class Store:
             raise bad_value("body", "A DELETE takes no request body.")
         return self._plan_delete(operation, target, keys, params)
 
+    def _checked(
+        self, resource: ResourceSpec, body: Mapping[str, Any], method: Literal["post", "patch"]
+    ) -> Record:
+        """``body`` as the deep rules spell it, checked against the declaration."""
+        raw = expand_dotted(body)
+        self.behaviour(resource).prepare_body(self, raw, method)
+        return check_body(resource, raw, "load" if self.loading and method == "post" else method)
+
     def _locked(self, apply: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
-            with self.lock:
+            with self._operation():
                 apply()
 
         return run

@@ -7,5 +7,7 @@ from __future__ import annotations
 
 from . import (
     dp,  # noqa: F401
+    nas,  # noqa: F401
+    network,  # noqa: F401
     san,  # noqa: F401
 )
