@@ -105,7 +105,9 @@ class WriteAnswer:
 
 
 def _normalise(path: str) -> str:
-    return path.split("?", 1)[0].rstrip("/") or "/"
+    """``path`` without trailing slashes. It holds no query: a ``?`` in it is a character of
+    a key (``%3F`` decoded), never the start of a query."""
+    return path.rstrip("/") or "/"
 
 
 def _check_method(value: Any, *, allow_any: bool) -> str:
