@@ -13,10 +13,10 @@ Paths are written in full (``/api/storage/volumes``, ``/simulator/reset``; the s
 ``/``). One rename: path variables spell their dots as underscores (``{volume_uuid}`` where
 ONTAP writes ``{volume.uuid}``), which tools expanding templates as format strings need.
 
-The part that depends on the declaration only is built once, on first use (~0.5 s), and
-kept as JSON text; each call parses a fresh copy and adds what depends on the simulator: the
-version, examples of path variables (the keys of a record it holds) and a scenario's extra
-asynchronous endpoints.
+What depends on the declaration only (2.7 MB of JSON) is built once, on first use (1.5 s on a
+loaded machine), and kept as text; each call parses a fresh copy (0.1 s) and adds what depends
+on the simulator: examples of path variables (the keys of records it holds) and a scenario's
+extra asynchronous endpoints.
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ def _string(**extra: Any) -> Schema:
     return {"type": "string", **extra}
 
 
-def _content(schema: Schema, media: Sequence[str] = _MEDIA_TYPES) -> Schema:
-    return {m: {"schema": schema} for m in media}
+def _content(schema: Schema) -> Schema:
+    """Answers are HAL by default, plain JSON when the client asks for it."""
+    return {media: {"schema": schema} for media in _MEDIA_TYPES}
 
 
 def _answer(description: str, schema: Schema | None = None, **headers: Schema) -> Schema:
@@ -352,10 +353,17 @@ class _OntapBuilder:
         return name
 
     def fields_param(self, resource: ResourceSpec) -> Schema:
-        """``fields``: an enum of what a GET returns (``order_by`` and filters take the same)."""
+        """``fields``: an enum of what a GET returns (``order_by`` and filters take the same).
+
+        ``_links`` are left out: they come with the object they belong to.
+        """
         name = f"{resource.module}_fields"
         if name not in self.parameters:
-            names = [f.name for f in resource.fields.values() if f.get]
+            names = [
+                f.name
+                for f in resource.fields.values()
+                if f.get and not f.name.startswith("_links.") and "._links." not in f.name
+            ]
             self.parameters[name] = _csv(
                 "fields",
                 {"type": "string", "enum": ["*", "**", *names]},
@@ -477,8 +485,13 @@ class _OntapBuilder:
         if op.method == "POST":
             schema: Schema = _ref(self.body(resource, "post"))
             keys = set(resource.keys[:given])
-            groups = [g for g in resource.required_post if not keys & set(g)]
-            needs = _requirement(groups, _list_prefixes(resource))
+            takes = [n for n, f in resource.fields.items() if f.post]
+            groups = [
+                [a for a in group if any(n == a or n.startswith(a + ".") for n in takes)]
+                for group in resource.required_post
+                if not keys & set(group)
+            ]
+            needs = _requirement([g for g in groups if g], _list_prefixes(resource))
             if needs:
                 schema = {"allOf": [schema, *needs]}
             operation["requestBody"] = _request(schema)
@@ -602,6 +615,11 @@ def _control_schemas() -> dict[str, Schema]:
         "path": _string(description="A glob, e.g. /api/storage/volumes/*"),
         "times": _nullable(_integer(1, description="null: every matching request")),
     }
+    counted = {
+        "id": _integer(),
+        "hits": _integer(0),
+        "times": _nullable(_integer(0, description="Uses left; null: no limit")),
+    }
     script_in = _object(["method", "path", "steps"], **rule_fields, **script_fields)
     script_in["properties"]["method"] = {"type": "string", "enum": ["POST", "PATCH", "DELETE", "*"]}
     script_in["additionalProperties"] = False
@@ -628,7 +646,6 @@ def _control_schemas() -> dict[str, Schema]:
     }
     fault_in["description"] = "Exactly one of " + ", ".join(FAULT_KINDS) + " names the kind."
     fault_in["additionalProperties"] = False
-    counted = {"id": _integer(), "hits": _integer(0)}
     journal_entry = _object(
         method=_string(),
         path=_string(),
@@ -645,9 +662,9 @@ def _control_schemas() -> dict[str, Schema]:
     return {
         "sim_step": step,
         "sim_script_input": script_in,
-        "sim_script": _object(**counted, **rule_fields, **script_fields),
+        "sim_script": _object(**{**rule_fields, **counted}, **script_fields),
         "sim_fault_input": fault_in,
-        "sim_fault": _object(**counted, **rule_fields, **fault_fields),
+        "sim_fault": _object(**{**rule_fields, **counted}, **fault_fields),
         "sim_scripts": _object(records=_array(_ref("sim_script")), num_records=_integer(0)),
         "sim_faults": _object(records=_array(_ref("sim_fault")), num_records=_integer(0)),
         "sim_clock": clock,
@@ -858,32 +875,31 @@ def _static_text() -> str:
 
 
 def _key_examples(sim: Simulator) -> dict[str, list[str]]:
-    """Path template → values of its variables naming a record ``sim`` holds (where one does)."""
+    """Path template → values of its variables naming a record ``sim`` holds, where it holds
+    one: the keys of a record of the path's resource, else (a collection) of its parent's."""
     spec = sim.store.spec
-    records: dict[str, list[dict[str, Any]]] = {}
+    firsts: dict[str, list[str] | None] = {}
 
-    def first_keys(resource: ResourceSpec) -> list[str] | None:
-        if resource.name not in records:
-            records[resource.name] = sim.store.records_of(resource.name)[:1]
-        for record in records[resource.name]:
-            values = [_get(record, key) for key in resource.keys]
-            if all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
-                return [str(v) for v in values]
-        return None
+    def keys_of(resource: ResourceSpec) -> list[str] | None:
+        if resource.name not in firsts:
+            records = sim.store.records_of(resource.name)
+            values = [_get(records[0], key) for key in resource.keys] if records else []
+            shown = [v for v in values if isinstance(v, str | int) and not isinstance(v, bool)]
+            firsts[resource.name] = [str(v) for v in shown] if records and shown == values else None
+        return firsts[resource.name]
 
     out: dict[str, list[str]] = {}
     for template in {op.path for op in spec.operations}:
-        variables = path_variables(template)
-        if not variables:
-            continue
+        count = len(path_variables(template))
         resource = spec.resource_for(template)
-        values = first_keys(resource) if resource is not None else None
-        if values is None or len(values) < len(variables):
-            end = template.rindex("}") + 1  # the parent the collection lives in
-            parent = spec.resource_for(template[:end])
-            values = first_keys(parent) if parent is not None and parent is not resource else None
-        if values is not None and len(values) >= len(variables):
-            out[doc_path(template)] = values[: len(variables)]
+        if count == 0 or resource is None:
+            continue
+        values = keys_of(resource)
+        if values is None or len(values) < count:
+            parent = spec.resource_for(template[: template.rindex("}") + 1])
+            values = keys_of(parent) if parent is not None and parent is not resource else None
+        if values is not None and len(values) >= count:
+            out[doc_path(template)] = values[:count]
     return out
 
 
@@ -913,9 +929,9 @@ def _scenario_endpoints(sim: Simulator, paths: dict[str, dict[str, Any]]) -> boo
             item = paths[path] = dict(paths[path])
             operation = item[method] = dict(item[method])
             operation["responses"] = {
-                **operation["responses"],
-                "202": _ref("job_accepted", "responses"),
                 "201" if method == "post" else "200": _ref("written", "responses"),
+                "202": _ref("job_accepted", "responses"),
+                **operation["responses"],
             }
         if declared:
             continue
@@ -956,8 +972,6 @@ def build_openapi(sim: Simulator) -> dict[str, Any]:
     A fresh document each call: the caller may change it.
     """
     doc: dict[str, Any] = json.loads(_static_text())
-    version = sim.inventory.cluster()["version"]
-    doc["info"]["version"] = "{generation}.{major}.{minor}".format(**version)
     paths: dict[str, dict[str, Any]] = doc["paths"]
     for path, values in _key_examples(sim).items():
         for param, value in zip(paths[path]["parameters"], values, strict=False):
