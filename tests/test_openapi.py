@@ -563,3 +563,16 @@ def test_a_question_mark_in_a_path_key_is_part_of_the_key(path: str) -> None:
     answer = _client(Simulator()).post(path, json={})
     assert answer.status_code == 404, answer.get_json()
     assert answer.get_json()["error"]["code"] == "4"
+
+
+def test_a_location_header_is_a_uri_whatever_the_key_holds() -> None:
+    """A key from the body (an SNMP trap host) holding a newline made the ``Location`` header
+    raise: a 500. The header is percent-encoded; the record keeps its key as given."""
+    sim = Simulator()
+    client = _client(sim)
+    answer = client.post("/api/support/snmp/traphosts", json={"host": "a\nb c%d é"})
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.headers["Location"] == "/api/support/snmp/traphosts/a%0Ab%20c%d%20%C3%A9"
+    assert sim.errors == []
+    listed = client.get("/api/support/snmp/traphosts", query_string={"fields": "host"})
+    assert [r["host"] for r in listed.get_json()["records"]] == ["a\nb c%d é"]
