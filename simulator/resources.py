@@ -1440,7 +1440,6 @@ _ROUTES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = tuple(
 
 
 def _normalise(path: str) -> str:
-    path = path.split("?", 1)[0]
     return path.rstrip("/") or "/"
 
 

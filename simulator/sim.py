@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .clock import Clock, ClockMode, VirtualClock, make_clock
 from .errors import ApiError, bad_value
@@ -65,6 +66,9 @@ _ids = itertools.count(1)
 _RECORD_NAMESPACE = uuidlib.uuid5(
     uuidlib.NAMESPACE_URL, "https://pypi.org/project/pytest-ontapjob/records"
 )
+#: What a URI may hold besides letters and digits: kept as they are in a ``Location``
+#: (``%`` too: a location may be percent-encoded already).
+_URI_CHARS = "/:?#[]@!$&'()*+,;=-._~%"
 #: Query arguments of a bulk write that are not filters.
 _BULK_PARAMS = frozenset(
     {"return_timeout", "return_records", "continue_on_failure", "serial_records"}
@@ -120,7 +124,9 @@ class WriteAnswer:
 
 
 def _normalise(path: str) -> str:
-    return path.split("?", 1)[0].rstrip("/") or "/"
+    """``path`` without trailing slashes. It holds no query: a ``?`` in it is a character of
+    a key (``%3F`` decoded), never the start of a query."""
+    return path.rstrip("/") or "/"
 
 
 def _finite(value: int | float) -> bool:
@@ -680,7 +686,8 @@ class Simulator:
         self.jobs.settle()  # a write is checked against every job that ended by now
         return_records = parse_bool(params, "return_records", False)
         plan = self._plan(method, path, body, params)
-        headers = {"Location": plan.location} if plan.location else {}
+        # A key may hold any character (a newline, a blank): the header is a URI all the same.
+        headers = {"Location": quote(plan.location, safe=_URI_CHARS)} if plan.location else {}
         records: dict[str, Any] = {}
         if return_records and plan.records:
             records = {"num_records": len(plan.records), "records": list(plan.records)}

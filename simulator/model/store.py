@@ -348,6 +348,8 @@ class Store:
         for field, target_name in resource.references.items():
             self._refresh(out, field.split("."), target_name)
         out = self.behaviour(resource).render(self, out)
+        for parts in _write_only(resource):  # a password is taken, never shown
+            _drop(out, parts)
         if not resource.singleton or resource.keys:
             out["_links"] = {"self": {"href": self.href(resource, record)}}
         return out
@@ -818,6 +820,18 @@ def _cut(resource: ResourceSpec, record: Record, fields: Sequence[str] | None) -
         ):
             _drop(record, name.split("."))
     return record
+
+
+_WRITE_ONLY: dict[str, tuple[list[str], ...]] = {}
+
+
+def _write_only(resource: ResourceSpec) -> tuple[list[str], ...]:
+    """The fields of ``resource`` a write takes and no GET returns, split at their dots."""
+    found = _WRITE_ONLY.get(resource.name)
+    if found is None:
+        found = tuple(name.split(".") for name, spec in resource.fields.items() if not spec.get)
+        _WRITE_ONLY[resource.name] = found
+    return found
 
 
 def _drop(node: Any, parts: list[str]) -> None:
