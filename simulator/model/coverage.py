@@ -47,6 +47,7 @@ def classify(sim: Simulator, operation: Operation) -> Coverage:
         return Coverage(operation, "deep", f"{resource} model, each selected record")
     if deep:
         return Coverage(operation, "not served", f"the {resource} model does not take it yet")
+    sim.store  # noqa: B018 - built first: building it registers the deep models
     if resource in BEHAVIOURS:
         family = type(BEHAVIOURS[resource]).__module__.rpartition(".")[2]
         return Coverage(operation, "deep", f"{resource} ({family} model)")

@@ -36,7 +36,6 @@ from ..query import (
     query_collection,
     select_fields,
 )
-from . import deep as _deep  # noqa: F401 - registers the deep behaviours
 from .behaviour import BEHAVIOURS, Behaviour
 from .body import check_body, check_required, expand_dotted
 from .plan import WritePlan
@@ -125,6 +124,10 @@ class Store:
     """Records of every resource the simulator serves generically; every method takes ``lock``."""
 
     def __init__(self, spec: ApiSpec, lock: threading.RLock, deep: DeepRecords) -> None:
+        # The deep models register their behaviours when imported: here, not at start-up
+        # (they cost ~60 ms to import; ontap-sim's first line should not wait for them).
+        from . import deep as _deep  # noqa: F401
+
         self.spec = spec
         self.lock = lock
         self.deep = deep
