@@ -597,3 +597,17 @@ def test_a_field_no_get_returns_is_never_returned() -> None:
     assert record["comment"] == "ci"
     assert "password" not in record
     assert "s3cret" not in json.dumps(listed.get_json())
+
+
+def test_a_job_on_an_object_of_an_svm_names_the_svm() -> None:
+    """A job on an SVM's own object (its web settings) showed ``"svm": {"name": null}``: the
+    object holds its SVM's uuid only. The job names the SVM, as the job schema says."""
+    sim = Simulator()
+    client = _client(sim)
+    svm = sim.inventory.svms()[0]
+    answer = client.patch(f"/api/svm/svms/{svm['uuid']}/web", json={"client_enabled": False})
+    assert answer.status_code == 202, answer.get_json()
+    job = client.get(
+        answer.get_json()["job"]["_links"]["self"]["href"], query_string={"fields": "svm"}
+    )
+    assert job.get_json()["svm"] == {"name": svm["name"], "uuid": svm["uuid"]}

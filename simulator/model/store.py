@@ -440,7 +440,7 @@ class Store:
             description=f"POST {target.path}",
             effect=self._locked(apply),
             location=href,
-            svm=_svm_of(record),
+            svm=self._svm_of(record),
             success_status=201,
             asynchronous=operation.is_async,
             records=(self.render(resource, record),),
@@ -460,7 +460,7 @@ class Store:
             description=f"POST {target.path}",
             effect=self._locked(apply),
             location=None,
-            svm=_svm_of(data),
+            svm=self._svm_of(data),
             success_status=201 if 201 in operation.statuses else 200,
             asynchronous=operation.is_async,
         )
@@ -552,7 +552,7 @@ class Store:
                 _deep_merge(table[key], changes)
                 behaviour.applied(self, "patch", table[key])
 
-        svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
+        svm = self._svm_of(current[keys[0]]) if keys and keys[0] in current else None
         return WritePlan(
             description=f"PATCH {target.path}",
             effect=self._locked(apply),
@@ -596,7 +596,7 @@ class Store:
                     raise EffectError(refused.message, int(refused.code)) from None
                 behaviour.applied(self, "delete", table.pop(key))
 
-        svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
+        svm = self._svm_of(current[keys[0]]) if keys and keys[0] in current else None
         return WritePlan(
             description=f"DELETE {target.path}",
             effect=self._locked(apply),
@@ -637,19 +637,26 @@ class Store:
             raise bad_value("body", "A DELETE takes no request body.")
         return self._plan_delete(operation, target, keys, params)
 
+    def _svm_of(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The SVM a job on ``record`` shows: its uuid and name (an SVM's own objects hold
+        the uuid only: the name is looked up)."""
+        svm = record.get("svm")
+        if not isinstance(svm, Mapping) or not svm.get("uuid"):
+            return None
+        name = svm.get("name")
+        if not isinstance(name, str):
+            found = self._lookup("Svm", {"uuid": svm["uuid"]}, None)
+            name = found.get("name") if found is not None else None
+        return (
+            {"name": name, "uuid": svm["uuid"]} if isinstance(name, str) else {"uuid": svm["uuid"]}
+        )
+
     def _locked(self, apply: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             with self.lock:
                 apply()
 
         return run
-
-
-def _svm_of(record: Mapping[str, Any]) -> dict[str, Any] | None:
-    svm = record.get("svm")
-    if isinstance(svm, Mapping) and svm.get("uuid"):
-        return {"name": svm.get("name"), "uuid": svm["uuid"]}
-    return None
 
 
 def _cut(resource: ResourceSpec, record: Record, fields: Sequence[str] | None) -> Record:
