@@ -11,6 +11,7 @@ import fnmatch
 import gc
 import io
 import json
+import re
 import socket
 import threading
 import time
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 import requests
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from simulator import Simulator, query, serve
@@ -350,10 +351,31 @@ def test_the_costliest_query_within_the_bounds_takes_bounded_time(sim: Simulator
 
 
 # -- patterns: compiled by the simulator, nothing kept per distinct pattern ------------------------
+def _reversed_range(pattern: str) -> bool:
+    """Whether a ``[...]`` class of ``pattern`` holds a range whose ends are reversed
+    (``[?--!]``): CPython's fnmatch drops such a range and then reads what is left of the class
+    anew (a left-over ``!`` becomes a negation: ``[?--!]`` matches any character), a quirk of
+    its translation to a regular expression that the simulator does not copy: it drops the
+    empty range and keeps the rest of the class as written."""
+    for match in re.finditer(r"\[!?\]?[^\]]*\]", pattern):
+        inside = match.group(0)[1:-1].removeprefix("!")
+        for k in range(len(inside) - 2):
+            if inside[k + 1] == "-" and inside[k] > inside[k + 2]:
+                return True
+    return False
+
+
 @settings(max_examples=2000, deadline=None)
 @given(st.text("ab[]!-*?c", max_size=10), st.text("ab-!]c[", max_size=10))
 def test_the_glob_matcher_agrees_with_fnmatchcase(pattern: str, text: str) -> None:
+    assume(not _reversed_range(pattern))
     assert Glob(pattern).match(text) == fnmatch.fnmatchcase(text, pattern)
+
+
+def test_a_reversed_range_is_an_empty_range_not_fnmatchs_quirk() -> None:
+    assert fnmatch.fnmatchcase("x", "[?--!]")  # CPython: the left-over "!" negates nothing
+    assert not Glob("[?--!]").match("x")
+    assert Glob("[?--!]").match("!")
 
 
 def test_distinct_filter_patterns_retain_nothing(api: Api) -> None:

@@ -584,7 +584,7 @@ class Store:
             description=f"POST {target.path}",
             effect=self._locked(apply),
             location=href,
-            svm=_svm_of(record),
+            svm=self._svm_of(record),
             success_status=201,
             asynchronous=operation.is_async,
             records=(self.render(resource, record),),
@@ -604,7 +604,7 @@ class Store:
             description=f"POST {target.path}",
             effect=self._locked(apply),
             location=None,
-            svm=_svm_of(data),
+            svm=self._svm_of(data),
             success_status=201 if 201 in operation.statuses else 200,
             asynchronous=operation.is_async,
         )
@@ -739,7 +739,7 @@ class Store:
                     raise EffectError(refused.message, int(refused.code)) from None
 
         current = self.tables.get(table_name, {})
-        svm = _svm_of(current[keys[0]]) if keys and keys[0] in current else None
+        svm = self._svm_of(current[keys[0]]) if keys and keys[0] in current else None
         return WritePlan(
             description=f"{operation.method} {target.path}",
             effect=self._locked(apply),
@@ -789,19 +789,26 @@ class Store:
         self.behaviour(resource).prepare_body(self, raw, method)
         return check_body(resource, raw, "load" if self.loading and method == "post" else method)
 
+    def _svm_of(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The SVM a job on ``record`` shows: its uuid and name (an SVM's own objects hold
+        the uuid only: the name is looked up)."""
+        svm = record.get("svm")
+        if not isinstance(svm, Mapping) or not svm.get("uuid"):
+            return None
+        name = svm.get("name")
+        if not isinstance(name, str):
+            found = self._lookup("Svm", {"uuid": svm["uuid"]}, None)
+            name = found.get("name") if found is not None else None
+        return (
+            {"name": name, "uuid": svm["uuid"]} if isinstance(name, str) else {"uuid": svm["uuid"]}
+        )
+
     def _locked(self, apply: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             with self._operation():
                 apply()
 
         return run
-
-
-def _svm_of(record: Mapping[str, Any]) -> dict[str, Any] | None:
-    svm = record.get("svm")
-    if isinstance(svm, Mapping) and svm.get("uuid"):
-        return {"name": svm.get("name"), "uuid": svm["uuid"]}
-    return None
 
 
 def _cut(resource: ResourceSpec, record: Record, fields: Sequence[str] | None) -> Record:
