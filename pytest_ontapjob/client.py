@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
-from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -50,6 +50,8 @@ logger = logging.getLogger("pytest_ontapjob")
 
 #: What a poll asks for: what the loop needs and what error messages show, nothing more.
 POLL_FIELDS = "state,message,code,error,description,start_time,end_time"
+#: The poll's query, as requests encodes ``params={"fields": POLL_FIELDS}``.
+_POLL_QUERY = urlencode({"fields": POLL_FIELDS})
 #: Answers to a write that mean "not processed, try again later".
 _WRITE_RETRY_STATUSES = frozenset({429, 503})
 _JSON_TYPES = ("application/json", "application/hal+json")
@@ -509,15 +511,20 @@ class OntapClient:
         budget: float,
         max_bytes: int,
         limit: str = "max_body_bytes",
+        url: str | None = None,
     ) -> _Answer:
         """Send one request and read its whole answer within ``budget`` real seconds.
+
+        ``url``, when given, is ``path`` already resolved by :meth:`_url` (a poll resolves its
+        job's URL once, not on every GET).
 
         Raises TransientError when no usable answer came (timeout, connection, corrupt
         encoding), TransportError when the request could not be sent, ProtocolError for an
         answer no ONTAP sends (1xx or 3xx final status, a body over ``max_bytes``). Whatever
         requests or urllib3 raised is dropped, not chained: its frames hold the credentials.
         """
-        url = self._url(path)
+        if url is None:
+            url = self._url(path)
         exchange = _Exchange(budget)
         _WATCHDOG.watch(exchange)
         _CURRENT.exchange = exchange
@@ -763,7 +770,16 @@ class OntapClient:
         first_delay: float | None,
     ) -> JobResult:
         path, job_id = self._job_path(job)
-        self._url(path)  # an href off this cluster is refused now, not after the first wait
+        # An href off this cluster is refused now, not after the first wait. The poll's URL,
+        # query included, is built once: requests then has no params to encode on every GET.
+        url = self._url(path)
+        params: dict[str, str] | None = None
+        if "#" in url:
+            params = {"fields": POLL_FIELDS}
+        elif "?" not in url:
+            url += "?" + _POLL_QUERY
+        else:
+            url += ("&" if url.partition("?")[2] else "") + _POLL_QUERY
         polls = 0
 
         def fetch(read_timeout: float) -> Mapping[str, Any]:
@@ -772,10 +788,11 @@ class OntapClient:
             answer = self._send(
                 "GET",
                 path,
-                params={"fields": POLL_FIELDS},
+                params=params,
                 budget=read_timeout,
                 max_bytes=self.policy.max_job_body_bytes,
                 limit="max_job_body_bytes",
+                url=url,
             )
             status = answer.status
             if status == 404:

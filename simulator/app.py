@@ -83,6 +83,11 @@ def _status_line(status: int) -> str:
     return line
 
 
+#: Accept header values already parsed -> whether they prefer plain JSON (most clients send one).
+_PLAIN_BY_ACCEPT: dict[str, bool] = {}
+_PLAIN_BY_ACCEPT_MAX = 256
+
+
 def _plain_json() -> bool:
     """Whether the client asked for ``application/json`` rather than HAL: ONTAP then leaves
     ``_links`` out of its answers, but for a collection's ``next`` link."""
@@ -92,8 +97,14 @@ def _plain_json() -> bool:
         header = environ.get("HTTP_ACCEPT", "")
         plain = False
         if "application/json" in header and environ.get("PATH_INFO", "").startswith("/api"):
-            accept = request.accept_mimetypes
-            plain = accept.quality("application/json") > accept.quality(_CONTENT_TYPE)
+            known = _PLAIN_BY_ACCEPT.get(header)
+            if known is None:
+                accept = request.accept_mimetypes
+                known = accept.quality("application/json") > accept.quality(_CONTENT_TYPE)
+                if len(_PLAIN_BY_ACCEPT) >= _PLAIN_BY_ACCEPT_MAX:
+                    _PLAIN_BY_ACCEPT.clear()
+                _PLAIN_BY_ACCEPT[header] = known
+            plain = known
         environ["ontap_sim.plain_json"] = plain
     return plain
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -453,3 +454,28 @@ def test_connection_errors_carry_no_credentials_in_their_chain() -> None:
     assert "Connection" in str(info.value)
     assert "hunter2" not in text and "Basic" not in text and "Authorization" not in text
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "/api/cluster/jobs/u1",
+        "/api/cluster/jobs/u1?x=1",
+        "/api/cluster/jobs/u1?",
+        "/api/cluster/jobs/u1??",
+        "/api/cluster/jobs/u1#part",
+        "https://cluster.example/api/cluster/jobs/u%201?x=a%2Cb&y=caf%C3%A9",
+    ],
+)
+def test_a_poll_asks_for_the_url_requests_builds_from_its_params(href: str) -> None:
+    import responses
+
+    from pytest_ontapjob.client import POLL_FIELDS
+
+    with responses.RequestsMock() as mock:
+        pattern = re.compile(r"https://cluster\.example/api/cluster/jobs/.*")
+        mock.add(responses.GET, pattern, json={"uuid": "u1", "state": "success"})
+        with OntapClient("https://cluster.example", auth=("admin", "pw")) as c:
+            assert c.wait(href).state == "success"
+            wanted = requests.Request("GET", c._url(href), params={"fields": POLL_FIELDS})
+        assert [call.request.url for call in mock.calls] == [wanted.prepare().url]

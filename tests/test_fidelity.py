@@ -40,6 +40,14 @@ def test_plain_json_answers_carry_no_hal_links_but_the_next_page(api: Api) -> No
         assert hal.content_type == "application/hal+json"
         assert {"self", "next"} <= hal.json["_links"].keys()
         assert "_links" in hal.json["records"][0]
+    # Each Accept value is parsed once and remembered: asking again gives the same choice.
+    for accept, wanted in (
+        ("application/json", "application/json"),
+        ("application/hal+json, application/json", "application/hal+json"),
+        ("application/hal+json;q=0.5, application/json", "application/json"),
+    ) * 2:
+        answer = api("GET", "/api/storage/volumes?max_records=1", headers={"Accept": accept})
+        assert answer.content_type == wanted, accept
 
 
 def test_reason_phrases_are_as_ontap_sends_them() -> None:

@@ -465,6 +465,7 @@ def test_the_inprocess_transport_opens_no_socket_and_allows_no_other_url(
         f"""
         import json, socket
         import pytest, requests
+        from pytest_ontapjob._inprocess import WSGIAdapter
 
         VOLUME = json.loads({VOLUME!r})
 
@@ -474,6 +475,8 @@ def test_the_inprocess_transport_opens_no_socket_and_allows_no_other_url(
 
             monkeypatch.setattr(socket.socket, "connect", refuse)
             assert ontap_server.url == "http://ontap-sim.invalid"
+            adapter = ontap_client.session.get_adapter(ontap_server.url + "/api")
+            assert isinstance(adapter, WSGIAdapter)
             assert ontap_client.post("/api/storage/volumes", json=VOLUME).state == "success"
             with pytest.raises(requests.ConnectionError):
                 requests.get("http://127.0.0.1:9/", timeout=1)
@@ -532,6 +535,11 @@ def normalize(text):
 @pytest.mark.ontap_policy(jitter=0)
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_scenario(name, ontap_client, ontap_sim, ontap_server):
+    route = ontap_server.transport
+    if os.environ.get("ONTAP_TEST_ROUTE") == "responses":
+        # Unmount the direct WSGI adapter: the client goes through ontap_sim's responses mock.
+        del ontap_client.session.adapters[ontap_server.url + "/"]
+        route = "responses"
     scenario = SCENARIOS[name]
     ontap_sim.script("POST", "/api/storage/volumes", scenario["steps"])
     for fault in scenario.get("faults", []):
@@ -548,7 +556,7 @@ def test_scenario(name, ontap_client, ontap_sim, ontap_server):
                    "polls": result.polls, "elapsed": result.elapsed, "job": result.job,
                    "location": result.location, "body": result.body}
     outcome["journal"] = ontap_sim.journal
-    out = Path(os.environ["ONTAP_TEST_OUT"]) / f"{ontap_server.transport}-{name}.json"
+    out = Path(os.environ["ONTAP_TEST_OUT"]) / f"{route}-{name}.json"
     text = json.dumps(outcome, sort_keys=True, indent=1, default=repr)
     out.write_text(normalize(text.replace(ontap_server.url, "<url>")))
 """
@@ -561,13 +569,16 @@ def test_http_and_inprocess_transports_give_identical_results(
     monkeypatch.setenv("ONTAP_TEST_OUT", str(tmp_path))
     run(pytester, "--ontap-transport", "http").assert_outcomes(passed=9)
     run(pytester, "--ontap-transport", "inprocess").assert_outcomes(passed=9)
+    monkeypatch.setenv("ONTAP_TEST_ROUTE", "responses")
+    run(pytester, "--ontap-transport", "inprocess").assert_outcomes(passed=9)
 
     outcomes = {}
     for http_file in sorted(tmp_path.glob("http-*.json")):
         name = http_file.stem.removeprefix("http-")
         http = json.loads(http_file.read_text())
         inprocess = json.loads((tmp_path / f"inprocess-{name}.json").read_text())
-        assert http == inprocess, name
+        through_responses = json.loads((tmp_path / f"responses-{name}.json").read_text())
+        assert http == inprocess == through_responses, name
         outcomes[name] = http
     assert len(outcomes) == 9
 
