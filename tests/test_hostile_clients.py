@@ -31,6 +31,10 @@ from simulator import Simulator, serve
 from simulator.server import MAX_HEADER_BYTES, ServerHandle, ServerLimits
 
 TIMEOUT = 5.0
+#: A real client's answer while the attack goes on: prompt (before the fixes it waited for
+#: the attack's timeouts, 10 s and more), with room for a loaded 2-core CI machine running
+#: the suite on two workers.
+PROMPT = 1.5
 TOKEN = base64.b64encode(b"admin:netapp1!").decode()
 AUTH = ("admin", "netapp1!")
 VOLUME = {"name": "v1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
@@ -166,7 +170,7 @@ def test_slowloris_headers_dripped_get_408_at_the_header_deadline(app: App) -> N
         assert body["error"]["code"] == "2"
         assert "within 0.5 seconds" in body["error"]["message"]
         assert 0.4 <= elapsed < 2.5, elapsed
-        assert fast_get(handle) < 0.5
+        assert fast_get(handle) < PROMPT
 
 
 def test_slowloris_request_line_dripped_byte_by_byte_gets_408(app: App) -> None:
@@ -254,7 +258,7 @@ def test_an_answer_the_client_never_reads_is_abandoned_at_the_write_deadline(app
         while len(connections) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(connections) == 0  # the handler gave up and closed
-        assert fast_get(handle) < 0.5
+        assert fast_get(handle) < PROMPT
 
 
 # -- the connection cap: the oldest idle go first; answers in progress never ----------------------
@@ -268,7 +272,7 @@ def test_an_idle_connection_flood_is_capped_and_a_real_client_still_gets_in(app:
         deadline = time.monotonic() + 3.0
         while len(handle._server.connections) > 16 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert fast_get(handle) < 0.5
+        assert fast_get(handle) < PROMPT
         still_open = [s for s in socks if not closed_by_server(s, 0.0)]
         assert len(still_open) <= 16
         assert all(s in still_open for s in socks[-8:])  # the newest are kept
@@ -289,7 +293,7 @@ def test_half_sent_requests_are_closed_after_idle_ones_at_the_cap(app: App) -> N
             sock = stack.enter_context(connect(handle))
             sock.sendall(b"GET /echo HTTP/1.1\r\nHost: a\r\nX-Half: ")
             socks.append(sock)
-        assert fast_get(handle) < 0.5
+        assert fast_get(handle) < PROMPT
         time.sleep(0.2)
         assert sum(not closed_by_server(s) for s in socks) <= 8
 
@@ -331,7 +335,7 @@ def test_connections_being_answered_are_never_closed_by_the_cap(app: App) -> Non
         assert handle._server.connections.refused >= 1
         app.release.set()
         assert all(f.result(timeout=TIMEOUT).ok for f in futures)
-        assert fast_get(handle) < 0.5
+        assert fast_get(handle) < PROMPT
 
 
 def test_64_long_polls_hold_while_300_idle_connections_come_and_go() -> None:
@@ -369,7 +373,7 @@ def test_64_long_polls_hold_while_300_idle_connections_come_and_go() -> None:
         started = time.monotonic()
         for path in ("/api/cluster", "/api/cluster/jobs", "/simulator/clock"):
             assert requests.get(handle.url + path, auth=AUTH, timeout=TIMEOUT).status_code == 200
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < PROMPT
         for thread in threads:
             thread.join(timeout=10)
     assert statuses == [202] * 64
@@ -447,7 +451,7 @@ def test_a_thread_that_cannot_start_closes_that_connection_and_the_server_goes_o
         monkeypatch.setattr(threading.Thread, "start", start_or_fail)
         with connect(handle) as sock:
             assert read_all(sock, 2.0) == b""
-        assert fast_get(handle) < 0.5
+        assert fast_get(handle) < PROMPT
     assert failed
     assert any("can't start new thread" in r.getMessage() for r in caplog.records)
     assert len(handle._server.connections) == 0
@@ -463,7 +467,7 @@ def test_a_header_section_over_64_kib_is_431(app: App) -> None:
         status, body = status_and_body(read_all(sock))
         assert status == 431
         assert str(MAX_HEADER_BYTES) in body["error"]["message"]
-        assert fast_get(handle) < 0.5
+        assert fast_get(handle) < PROMPT
 
 
 def test_conflicting_content_lengths_are_400(app: App) -> None:
