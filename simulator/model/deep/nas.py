@@ -29,27 +29,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ...errors import ApiError, bad_value
 from ...jobs import EffectError
-from ...query import get_path as _path
 from ...query import parse_int
 from ..behaviour import Behaviour, Event, register
+from .common import all_records as _all
+from .common import value_at as get_path
 
 if TYPE_CHECKING:
     from ..store import Store
 
 Record = dict[str, Any]
-_ABSENT = _path({}, "absent")
-
-
-def _all(store: Store, resource: str) -> list[Record]:
-    """Every record of ``resource``, looked up once per read or write."""
-    found: list[Record] = store.cached(("records", resource), lambda: store.records_of(resource))
-    return found
-
-
-def get_path(record: Mapping[str, Any], dotted: str) -> Any:
-    """The value at ``a.b.c`` in ``record`` (lists fan out), or None when there is none."""
-    value = _path(record, dotted)
-    return None if value is _ABSENT else value
 
 
 Method = Literal["post", "patch"]
