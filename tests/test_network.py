@@ -248,3 +248,20 @@ def test_interface_patch_refusals(api: Api) -> None:
         api.refused("PATCH", f"{LIFS}/{lif['uuid']}", {"ip": {"address": "192.168.0.12"}})[1]
         == "1376963"
     )
+
+
+def test_a_renamed_built_in_service_policy_is_not_recreated_beside_itself() -> None:
+    """Found by fuzzing: renaming a built-in policy made the next write re-seed it under the same
+    uuid, a 500."""
+    from test_app import Api
+
+    from simulator import Simulator
+
+    api = Api(Simulator())
+    policies = api("GET", "/api/network/ip/service-policies?name=default-data-files").json
+    uuid = policies["records"][0]["uuid"]
+    renamed = api("PATCH", f"/api/network/ip/service-policies/{uuid}", {"name": "files2"})
+    assert renamed.status_code == 200, renamed.json
+    again = api("PATCH", f"/api/network/ip/service-policies/{uuid}", {"name": "files3"})
+    assert again.status_code == 200, again.json
+    assert api.sim.errors == []
