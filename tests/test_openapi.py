@@ -20,8 +20,9 @@ import jsonschema
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, settings, strategies
 from openapi_spec_validator import validate
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -219,7 +220,11 @@ def test_the_fuzzed_operations_answer_as_documented(served: tuple[Simulator, str
             continue
         seen.add(key)
 
-        @given(case=operation.as_strategy())
+        @given(
+            case=strategies.one_of(
+                operation.as_strategy(), operation.as_strategy(GenerationMode.NEGATIVE)
+            )
+        )
         @settings(
             max_examples=8,
             deadline=None,
