@@ -632,3 +632,20 @@ def test_a_job_on_an_object_of_an_svm_names_the_svm() -> None:
         answer.get_json()["job"]["_links"]["self"]["href"], query_string={"fields": "svm"}
     )
     assert job.get_json()["svm"] == {"name": svm["name"], "uuid": svm["uuid"]}
+
+
+def test_a_renamed_built_in_service_policy_is_not_created_again() -> None:
+    """Renaming one of an SVM's built-in service policies made every later request on service
+    policies a 500: the built-in set was topped up with a record of the same uuid."""
+    sim = Simulator()
+    client = _client(sim)
+    listed = client.get("/api/network/ip/service-policies", query_string={"fields": "name"})
+    policy = listed.get_json()["records"][0]
+    renamed = client.patch(
+        f"/api/network/ip/service-policies/{policy['uuid']}", json={"name": "renamed"}
+    )
+    assert renamed.status_code in (200, 202), renamed.get_json()
+    sim.advance(10)
+    again = client.get("/api/network/ip/service-policies", query_string={"fields": "name"})
+    assert again.status_code == 200, again.get_json()
+    assert sim.errors == []

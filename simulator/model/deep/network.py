@@ -167,12 +167,13 @@ class ServicePolicies(Behaviour):
                 del table[key]
         for svm in svms:
             for name, services in _SERVICE_POLICIES.items():
-                if (svm["uuid"], name) in have:
+                uuid = str(uuidlib.uuid5(_NAMESPACE, f"policy/{svm['uuid']}/{name}"))
+                if (svm["uuid"], name) in have or (uuid,) in table:  # kept, perhaps renamed
                     continue
                 store.insert(
                     store.spec.resources[self.resource],
                     {
-                        "uuid": str(uuidlib.uuid5(_NAMESPACE, f"policy/{svm['uuid']}/{name}")),
+                        "uuid": uuid,
                         "name": name,
                         "svm": {"name": svm["name"], "uuid": svm["uuid"]},
                         "ipspace": dict(svm.get("ipspace") or {"name": "Default"}),
