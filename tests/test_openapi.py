@@ -37,7 +37,8 @@ from simulator.model.store import path_variables
 from simulator.openapi import build_openapi, doc_path
 
 AUTH = ("admin", "netapp1!")
-#: Documented operations the simulator does not serve yet (they answer 405).
+#: Documented operations the simulator does not serve yet (they answer 405; docs/coverage.md
+#: lists them as not served, so they are not among the fuzzed ones).
 NOT_SERVED_YET = {("PATCH", "/api/cluster/jobs")}
 
 
@@ -245,7 +246,6 @@ def test_the_fuzzed_operations_answer_as_documented(served: tuple[Simulator, str
     assert failures == []
     assert sim.errors == []
     assert seen == wanted
-    assert wanted >= NOT_SERVED_YET
     print(f"fuzzed {len(seen)} operations in {time.perf_counter() - started:.1f} s")
 
 
