@@ -253,6 +253,60 @@ def test_lun_rename_moves_its_path_and_location(api: Api) -> None:
     assert lun["location"]["volume"]["name"] == "vol2"
 
 
+def test_a_lun_moved_to_another_volume_moves_in_the_background(api: Api) -> None:
+    uuid = api.lun()
+    path = f"{LUNS}/{uuid}"
+    assert "movement" not in api.ok("GET", f"{path}?fields=movement")  # never moved
+    api.sim.script(
+        "PATCH",
+        f"{path}/movement",
+        [
+            {"state": "queued", "seconds": 1},
+            {"state": "running", "seconds": 10},
+            {"state": "success"},
+        ],
+    )
+    api.ok("PATCH", path, {"name": "/vol/vol2/lun1"})
+    lun = api.ok("GET", f"{path}?fields=name,movement")
+    assert lun["name"] == "/vol/vol2/lun1"  # the new path at once, as ONTAP's example shows
+    assert lun["movement"]["paths"] == {"source": "/vol/vol1/lun1", "destination": "/vol/vol2/lun1"}
+    assert lun["movement"]["progress"]["state"] == "preparing"
+    assert "movement" not in api.ok("GET", f"{path}?fields=name")  # expensive: on request only
+    # A second move while the first runs is refused; the running one can be paused.
+    assert api.error("PATCH", path, {"name": "/vol/vol1/lun1"}) == (409, "7018919", "name")
+    api.sim.advance(5)
+    progress = api.ok("GET", f"{path}?fields=movement")["movement"]["progress"]
+    assert progress["state"] == "replicating" and 0 < progress["percent_complete"] < 100
+    api.ok("PATCH", path, {"movement": {"progress": {"state": "paused"}}})
+    api.sim.advance(60)
+    assert api.ok("GET", f"{path}?fields=movement")["movement"]["progress"]["state"] == "paused"
+    api.ok("PATCH", path, {"movement": {"progress": {"state": "replicating"}}})
+    api.sim.advance(10)
+    progress = api.ok("GET", f"{path}?fields=movement")["movement"]["progress"]
+    assert (progress["state"], progress["percent_complete"]) == ("complete", 100)
+    assert api.error("PATCH", path, {"movement": {"progress": {"state": "paused"}}}) == (
+        400,
+        "5374889",
+        "movement.progress.state",
+    )
+    api.sim.advance(121)  # shown for two minutes after it ended
+    assert "movement" not in api.ok("GET", f"{path}?fields=movement")
+
+
+def test_a_failed_lun_move_shows_its_failure(api: Api) -> None:
+    uuid = api.lun()
+    path = f"{LUNS}/{uuid}"
+    api.sim.script(
+        "PATCH",
+        f"{path}/movement",
+        [{"state": "running", "seconds": 2}, {"state": "failure", "code": 7018877}],
+    )
+    api.ok("PATCH", path, {"location": {"volume": {"name": "vol2"}}})
+    api.sim.advance(3)
+    progress = api.ok("GET", f"{path}?fields=movement")["movement"]["progress"]
+    assert progress["state"] == "failed" and progress["failure"]["code"] == "7018877"
+
+
 def test_lun_offline_and_online(api: Api) -> None:
     uuid = api.lun()
     api.ok("PATCH", f"{LUNS}/{uuid}", {"enabled": False})

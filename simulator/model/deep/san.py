@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,6 +23,7 @@ from ...query import parse_bool
 from ..behaviour import Behaviour, Event, register
 
 if TYPE_CHECKING:
+    from ...jobs import Job
     from ..store import Store
 
 Record = dict[str, Any]
@@ -35,6 +37,18 @@ _IGROUP_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,96}$")
 _SUBSYSTEM_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,96}$")
 _WWPN = re.compile(r"^([0-9a-f]{2}:){7}[0-9a-f]{2}$")
 _ALLOW_MAPPED = "allow_delete_while_mapped"
+#: Seconds a finished LUN movement stays shown (netapp-ontap's Lun docs: two minutes).
+MOVEMENT_KEPT = 120.0
+#: A movement's state by its job's (INFERRED: queued is ONTAP's "preparing").
+_MOVE_STATES = {
+    "queued": "preparing",
+    "running": "replicating",
+    "paused": "paused",
+    "success": "complete",
+    "failure": "failed",
+}
+#: The background job of each LUN movement, by its uuid (kept in the record as ``_job``).
+_MOVE_JOBS: weakref.WeakKeyDictionary[Store, dict[str, Job]] = weakref.WeakKeyDictionary()
 
 
 # -- small helpers -----------------------------------------------------------------------
@@ -454,6 +468,111 @@ class Lun(_Vdisk):
         "mapped": "1254197",
     }
 
+    def prepare_patch(self, store: Store, record: Record, changes: Record) -> None:
+        movement = _object(changes.get("movement"))
+        steer = _dig(movement, "progress.state")
+        job = self.moving(store, record)
+        if steer is not None:
+            if job is None or steer not in ("paused", "replicating"):
+                raise _refuse(
+                    "5374889",
+                    f'An invalid value was specified for "movement.progress.state" ("{steer}"). '
+                    "Active LUN movement operations can be PATCHed to only paused or "
+                    "replicating.",
+                    "movement.progress.state",
+                )
+            del movement["progress"]
+            movement["_action"] = "pause" if steer == "paused" else "resume"
+        elif "max_throughput" in movement and job is None:
+            raise _refuse(
+                "5374889",
+                '"movement.max_throughput" is valid only while a LUN movement is active '
+                "(INFERRED code).",
+                "movement.max_throughput",
+            )
+        source = record.get("name")
+        before = _dig(record, "location.volume.uuid")
+        super().prepare_patch(store, record, changes)
+        after = _dig(changes, "location.volume.uuid")
+        if after in (None, before):
+            return
+        if job is not None:
+            raise _refuse(
+                "7018919",
+                f'The LUN "{source}" is already being moved; a copy or move job exists for it.',
+                "name",
+                status=409,
+            )
+        volume = self.volume(store, _svm_of(record), uuid=after)
+        if volume is not None and volume.get("state") not in (None, "online"):
+            raise _refuse("5374904", "The destination volume is not online.", "location.volume")
+        changes["movement"] = {
+            **movement,
+            "paths": {"source": source, "destination": changes.get("name")},
+            "progress": {"state": "preparing", "percent_complete": 0},
+            "_job": "",
+        }
+
+    @staticmethod
+    def moving(store: Store, record: Mapping[str, Any]) -> Job | None:
+        """The job of the LUN's movement while it has not ended."""
+        job = _MOVE_JOBS.get(store, {}).get(str(_dig(record, "movement._job")))
+        return job if job is not None and not job.terminal else None
+
+    def applied(self, store: Store, event: Event, record: Record) -> None:
+        super().applied(store, event, record)
+        movement = record.get("movement")
+        if event != "patch" or not isinstance(movement, dict) or store.jobs is None:
+            return
+        action = movement.pop("_action", None)
+        job = _MOVE_JOBS.get(store, {}).get(str(movement.get("_job")))
+        if action is not None and job is not None and not job.terminal:
+            store.jobs.act(job.uuid, action)
+        if movement.get("_job") == "" and store.take_script is not None:
+            # ONTAP answers the PATCH, then copies the data in the background (``lun move
+            # start``): the move's job, scriptable as PATCH /api/storage/luns/<uuid>/movement.
+            script = store.take_script("PATCH", f"/api/storage/luns/{record['uuid']}/movement")
+            job = store.jobs.create(
+                f"lun move start {record.get('name')}", script, svm=record.get("svm")
+            )
+            _MOVE_JOBS.setdefault(store, {})[job.uuid] = job
+            movement["_job"] = job.uuid
+
+    def movement(self, store: Store, record: Record) -> None:
+        """``movement`` as GET shows it: its state is its job's; gone two minutes after it
+        ended."""
+        movement = record.get("movement")
+        if not isinstance(movement, dict):
+            return
+        job = _MOVE_JOBS.get(store, {}).get(str(movement.pop("_job", None)))
+        movement.pop("_action", None)
+        if job is None or store.jobs is None:
+            record.pop("movement")
+            return
+        now = store.jobs.clock.now()
+        ended = job.ended_at
+        if ended is not None and now - ended > MOVEMENT_KEPT:
+            record.pop("movement")
+            return
+        state = _MOVE_STATES.get(job.state, "replicating")
+        elapsed = (ended if ended is not None else now) - job.created_at
+        total = job.script.duration
+        if state == "complete":
+            percent = 100
+        elif total:
+            percent = min(99, int(100 * elapsed / total))
+        else:
+            percent = 0
+        progress: Record = {
+            "state": state,
+            "percent_complete": percent,
+            "elapsed": int(elapsed),
+            "volume_snapshot_blocked": state in ("preparing", "replicating", "paused"),
+        }
+        if state == "failed":
+            progress["failure"] = {"code": str(job.code), "message": job.message}
+        movement["progress"] = progress
+
     def defaults(self, data: Record) -> None:
         data.setdefault("class", "regular")
         data["enabled"] = True
@@ -469,6 +588,7 @@ class Lun(_Vdisk):
 
     def render(self, store: Store, record: Record) -> Record:
         record = super().render(store, record)
+        self.movement(store, record)
         space = record["space"]
         guarantee = space.setdefault("guarantee", {})
         guarantee["reserved"] = bool(guarantee.get("requested"))
