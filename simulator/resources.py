@@ -1221,25 +1221,27 @@ class _State:
             name_taken=name_taken,
         )
 
-    def svm_in_use(self, svm_uuid: str) -> str | None:
-        """Why the SVM cannot be deleted now, or None."""
+    def svm_in_use(self, svm_uuid: str) -> ApiError | None:
+        """Why the SVM cannot be deleted now (its volumes, or a record that holds it), or None."""
         if any(v["svm"]["uuid"] == svm_uuid for v in self.volumes.values()):
-            return f'Cannot delete SVM "{self.svms[svm_uuid]["name"]}" because it contains volumes.'
-        held = self.holder("Svm", svm_uuid)
-        return held.message if held is not None else None
+            name = self.svms[svm_uuid]["name"]
+            message = f'Cannot delete SVM "{name}" because it contains volumes.'
+            return ApiError(409, "1", message, "name")
+        return self.holder("Svm", svm_uuid)
 
     def plan_svm_delete(self, svm_uuid: str, lock: threading.RLock) -> WritePlan:
-        reason = self.svm_in_use(svm_uuid)
-        if reason is not None:
-            raise ApiError(409, "1", reason, "name")
+        refusal = self.svm_in_use(svm_uuid)
+        if refusal is not None:
+            raise refusal
 
         def apply() -> None:
             if svm_uuid not in self.svms:
                 raise EffectError(*_GONE)
-            reason = self.svm_in_use(svm_uuid)
-            if reason is not None:
-                raise EffectError(reason, 1)
+            held = self.svm_in_use(svm_uuid)
+            if held is not None:
+                raise EffectError(held.message, int(held.code))
             del self.svms[svm_uuid]
+            self.released("Svm", svm_uuid)  # what ONTAP deletes with the SVM goes with it
 
         return self.write_plan(f"DELETE /api/svm/svms/{svm_uuid}", apply, lock, svm_uuid)
 

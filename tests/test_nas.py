@@ -281,6 +281,24 @@ def test_a_cifs_server_comes_with_its_admin_shares(api: Api) -> None:
     assert api.get(f"{SHARES}?svm.name=vs0")["num_records"] == 0
 
 
+def test_an_svm_with_an_active_directory_cifs_server_refuses_deletion(api: Api) -> None:
+    api.ok("DELETE", f"{VOLUMES}?name=other")
+    domain = {"fqdn": "EXAMPLE.COM", "user": "admin", "password": "secret"}
+    vs1 = {"name": "vs1"}
+    api.ok(
+        "POST", "/api/protocols/cifs/services", {"svm": vs1, "name": "CIFS2", "ad_domain": domain}
+    )
+    assert api.refused("DELETE", "/api/svm/svms?name=vs1")[:2] == (409, "2621525")
+    svm = api.uuid("/api/svm/svms", "vs1")
+    api.ok("DELETE", f"/api/protocols/cifs/services/{svm}")
+    # A workgroup CIFS server, an export policy go with the SVM.
+    api.ok("POST", "/api/protocols/cifs/services", {"svm": vs1, "name": "CIFS2", "workgroup": "W"})
+    api.ok("POST", POLICIES, {"svm": vs1, "name": "p9"})
+    api.ok("DELETE", "/api/svm/svms?name=vs1")
+    assert api.get("/api/protocols/cifs/services?svm.name=vs1")["num_records"] == 0
+    assert api.get(f"{POLICIES}?name=p9")["num_records"] == 0
+
+
 def test_a_share_lies_in_a_mounted_volume_with_ontaps_defaults(api: Api) -> None:
     _qtree(api, "q1")
     api.ok("POST", SHARES, {"svm": NAS, "name": "s1", "path": "/vol1/q1"})

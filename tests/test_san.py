@@ -560,6 +560,28 @@ def test_a_lun_and_an_igroup_of_different_svms_cannot_be_mapped(api: Api) -> Non
     assert api.ok("GET", MAPS)["num_records"] == 0
 
 
+def test_an_svm_with_igroups_or_subsystems_refuses_deletion_its_other_objects_go_with_it(
+    api: Api,
+) -> None:
+    # ONTAP's "Deleting an SVM": igroups are deleted by hand first; other objects go with it.
+    api.ok("POST", IGROUPS, {"svm": VS1, "name": "ig1", "os_type": "linux"})
+    api.ok("POST", SUBSYSTEMS, {"svm": VS1, "name": "sub1", "os_type": "linux"})
+    schedule = {"count": 1, "schedule": {"name": "daily"}}
+    api.ok(
+        "POST", "/api/storage/snapshot-policies", {"svm": VS1, "name": "sp", "copies": [schedule]}
+    )
+    api.ok("DELETE", "/api/storage/volumes?name=other")
+    status, code, _ = api.error("DELETE", "/api/svm/svms?name=vs1")
+    assert (status, code) == (409, "1")
+    api.ok("DELETE", f"{IGROUPS}?name=ig1")
+    assert api.error("DELETE", "/api/svm/svms?name=vs1")[:2] == (409, "1")  # the subsystem
+    api.ok("DELETE", f"{SUBSYSTEMS}?name=sub1")
+    api.ok("DELETE", "/api/svm/svms?name=vs1")
+    assert api.ok("GET", "/api/svm/svms?name=vs1")["num_records"] == 0
+    policies = api.ok("GET", "/api/storage/snapshot-policies?name=sp")
+    assert policies["num_records"] == 0  # gone with its SVM
+
+
 def test_a_map_of_a_renamed_lun_shows_its_new_name(api: Api) -> None:
     lun = api.lun()
     api.igroup()

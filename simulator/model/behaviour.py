@@ -16,7 +16,8 @@ record's shape (fields, types, keys and references still come from the declarati
 - ``holds(store, kind, record)``: why ``record`` keeps the record of resource ``kind`` it
   refers to from being deleted (a LUN holds its volume): an ApiError to answer, or None;
 - ``goes_with(store, kind, record)``: whether ``record`` is deleted with the record of
-  resource ``kind`` it refers to (a LUN map with its LUN) when :meth:`Store.release
+  resource ``kind`` it refers to (a LUN map with its LUN; by default, any record with its
+  SVM, as ``vserver delete`` deletes an SVM's objects) when :meth:`Store.release
   <simulator.model.store.Store.release>` is told that record is gone; the store then deletes
   it and runs its ``applied(..., "delete", ...)``, which may release what goes with it.
 - ``refers(store, record)``: ``(resource, uuid)`` of records ``record`` refers to beyond its
@@ -103,8 +104,9 @@ class Behaviour:
         return None
 
     def goes_with(self, store: Store, kind: str, record: Record) -> bool:
-        """Whether ``record`` is deleted with the ``kind`` record it refers to."""
-        return False
+        """Whether ``record`` is deleted with the ``kind`` record it refers to: with its SVM
+        (what must go first refuses the SVM's deletion through :meth:`holds`)."""
+        return kind == "Svm"
 
     def refers(self, store: Store, record: Record) -> Iterable[tuple[str, str]]:
         """``(resource, uuid)`` of records ``record`` names outside its declared references."""

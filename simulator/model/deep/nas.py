@@ -818,6 +818,17 @@ class CifsServer(Behaviour):
             if owner is not None and owner not in svms:
                 del table[key]
 
+    def holds(self, store: Store, kind: str, record: Record) -> ApiError | None:
+        if kind != "Svm" or not get_path(record, "ad_domain.fqdn"):
+            return None  # a workgroup CIFS server goes with its SVM (INFERRED)
+        return _error(
+            "2621525",
+            "SVM cannot be deleted as it is associated with an Active Directory configured CIFS "
+            'server. Delete the CIFS server using "cifs delete" and retry the operation.',
+            "name",
+            409,
+        )
+
     def prepare_body(self, store: Store, body: Record, method: Method) -> None:
         name = body.get("name")
         if isinstance(name, str):

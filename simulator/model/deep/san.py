@@ -119,6 +119,20 @@ def _allowed(store: Store, name: str) -> bool:
     return parse_bool(store.query, name, False)
 
 
+def _holds_svm(kind: str, what: str, record: Mapping[str, Any]) -> ApiError | None:
+    """ONTAP's ``vserver delete`` wants an SVM's igroups (and, INFERRED, its NVMe subsystems)
+    deleted first: such a record refuses its SVM's deletion (code INFERRED)."""
+    if kind != "Svm":
+        return None
+    return _refuse(
+        "1",
+        f'Cannot delete SVM "{_dig(record, "svm.name")}" because it has {what} '
+        f'"{record.get("name")}": delete it first.',
+        "name",
+        status=409,
+    )
+
+
 # -- LUNs and namespaces -------------------------------------------------------------------
 class _Vdisk(Behaviour):
     """What LUNs and NVMe namespaces share: a path in a volume, a size that fits, a state."""
@@ -801,6 +815,9 @@ class Igroup(Behaviour):
     resource = "Igroup"
     params: ClassVar[Mapping[str, frozenset[str]]] = {"DELETE": frozenset({_ALLOW_MAPPED})}
 
+    def holds(self, store: Store, kind: str, record: Record) -> ApiError | None:
+        return _holds_svm(kind, "the igroup", record)
+
     def check_name(self, store: Store, svm: Any, name: Any, besides: Any) -> None:
         if not _IGROUP_NAME.match(str(name)):
             raise _refuse(
@@ -1101,6 +1118,9 @@ class NvmeSubsystem(Behaviour):
     params: ClassVar[Mapping[str, frozenset[str]]] = {
         "DELETE": frozenset({_ALLOW_MAPPED, "allow_delete_with_hosts"})
     }
+
+    def holds(self, store: Store, kind: str, record: Record) -> ApiError | None:
+        return _holds_svm(kind, "the NVMe subsystem", record)
 
     def prepare_post(self, store: Store, data: Record) -> None:
         svm, name = _svm_of(data), data.get("name")
