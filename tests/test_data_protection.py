@@ -555,3 +555,46 @@ def test_a_get_sees_a_job_that_ended_though_nobody_polled_it(
     assert isinstance(sim.clock, VirtualClock)
     sim.clock.advance(5)  # the clock alone: nothing has settled the job engine
     assert call(api, "GET", RELATIONSHIPS)[1]["num_records"] == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "code"),
+    [
+        (
+            "/api/storage/snapshot-policies",
+            {
+                "svm": {"name": "vs0"},
+                "name": "p",
+                "copies": [{"count": 1, "schedule": {"name": "x"}}],
+            },
+            "1638413",
+        ),
+        (
+            RELATIONSHIPS,
+            {
+                "source": {"path": "vs0:src"},
+                "destination": {"path": "vs1:dst"},
+                "policy": {"name": "x"},
+            },
+            "13303821",
+        ),
+        (
+            RELATIONSHIPS,
+            {
+                "source": {"path": "vs0:src"},
+                "destination": {"path": "vs1:dst"},
+                "transfer_schedule": {"name": "x"},
+            },
+            "13304108",
+        ),
+        (
+            "/api/snapmirror/policies",
+            {"svm": {"name": "vs0"}, "name": "p", "transfer_schedule": {"name": "x"}},
+            "6619699",
+        ),
+    ],
+)
+def test_an_unknown_policy_or_schedule_is_refused_with_ontaps_code(
+    api: FlaskClient, path: str, body: dict[str, Any], code: str
+) -> None:
+    assert refused(api, "POST", f"{path}?return_timeout=5", body) == (400, code)

@@ -555,8 +555,10 @@ def test_a_lun_and_an_igroup_of_different_svms_cannot_be_mapped(api: Api) -> Non
     api.lun()
     api.ok("POST", IGROUPS, {"svm": VS1, "name": "remote", "os_type": "linux"})
     body = {"svm": VS0, "lun": {"name": "/vol/vol1/lun1"}, "igroup": {"name": "remote"}}
-    status, _, target = api.error("POST", MAPS, body)
-    assert (status, target) == (400, "igroup.name")
+    assert api.error("POST", MAPS, body) == (400, "5374878", "igroup.name")
+    api.igroup()
+    body = {"svm": VS0, "lun": {"name": "/vol/vol1/none"}, "igroup": {"name": "ig1"}}
+    assert api.error("POST", MAPS, body) == (400, "1254201", "lun.name")
     assert api.ok("GET", MAPS)["num_records"] == 0
 
 

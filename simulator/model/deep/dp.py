@@ -25,7 +25,7 @@ import uuid as uuidlib
 import weakref
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import ApiError, bad_value
 from ...jobs import EffectError, iso
@@ -314,6 +314,13 @@ class SnapmirrorRelationshipBehaviour(Behaviour):
     """Paths, DP destinations, one relationship per destination, and the state machine."""
 
     resource = RELATIONSHIP
+    #: [TRI] snapmirror_relationship_create: 13304108 "Schedule not found in the Administrative
+    #: SVM or the SVM for the relationship"; 13303821 "Invalid SnapMirror policy UUID" (for an
+    #: unknown policy name too: INFERRED).
+    unknown_reference: ClassVar[Mapping[str, str]] = {
+        "transfer_schedule": "13304108",
+        "policy": "13303821",
+    }
 
     def seed(self, store: Store) -> None:
         table = _table(store, SM_POLICY)
@@ -613,6 +620,13 @@ class SnapmirrorPolicyBehaviour(Behaviour):
     """Built-in policies stay; a policy a relationship uses stays."""
 
     resource = SM_POLICY
+    #: 6619699 "Schedule not found": snapmirror_relationship_create's code ([TRI]); that a
+    #: policy's schedules answer it too is INFERRED.
+    unknown_reference: ClassVar[Mapping[str, str]] = {
+        "transfer_schedule": "6619699",
+        "retention.creation_schedule": "6619699",
+        "sync_common_snapshot_schedule": "6619699",
+    }
 
     def prepare_post(self, store: Store, data: Record) -> None:
         data.setdefault("type", "async")
@@ -706,6 +720,8 @@ class SnapshotPolicyBehaviour(Behaviour):
     """Names, copies (count and schedule), built-ins, and no deletion while in use."""
 
     resource = SNAPSHOT_POLICY
+    #: [TRI] snapshot_policy_create: 1638413 "Schedule not found."
+    unknown_reference: ClassVar[Mapping[str, str]] = {"copies.schedule": "1638413"}
 
     def seed(self, store: Store) -> None:
         schedules = _table(store, SCHEDULE)

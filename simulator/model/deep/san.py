@@ -999,6 +999,10 @@ class LunMap(Behaviour):
     """A LUN mapped to an igroup of its SVM, with a logical unit number."""
 
     resource = "LunMap"
+    #: [ERR] lun_map_create: 1254201 "The specified LUN does not exist"; 5374878 "The specified
+    #: initiator group does not exist, is not accessible to the caller, or is not in the same
+    #: SVM as the specified LUN" (lun_map_delete_collection, igroup_create).
+    unknown_reference: ClassVar[Mapping[str, str]] = {"lun": "1254201", "igroup": "5374878"}
 
     def prepare_post(self, store: Store, data: Record) -> None:
         lun = next(_where(store, "Lun", "uuid", _dig(data, "lun.uuid")), None)
