@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
+from urllib.parse import quote
 
 from .errors import ApiError, bad_value, not_found
 from .jobs import EffectError
@@ -172,6 +173,8 @@ class Command:
     doc: str = ""
     #: Fields a GET shows besides the keys (a setting's value).
     shown: tuple[str, ...] = ()
+    #: A POST creates records from its body although the command has no GET (``... add``).
+    creates: bool = False
 
     def row(self, record: Record) -> Record:
         return {name: spec.value(record) for name, spec in self.fields.items()}
@@ -198,14 +201,59 @@ class Handlers(TypedDict):
 
 @dataclass
 class _Rest:
-    """Where a command's records live in REST: the resource, its collection, its records."""
+    """Where a command's records live in REST: the resource, its collection, its records.
+
+    ``record`` is the record path's template (``{svm.uuid}``, ``{name}``: values of the
+    record), by default the collection and the record's uuid; a collection with
+    ``{svm.uuid}`` is filled from the SVM a create names."""
 
     resource: str
     collection: str
     jobs: frozenset[str] = field(default_factory=frozenset)
+    record: str | None = None
+    #: The SVM-keyed resource the collection lives under, created with the first record
+    #: (``vserver fpolicy ...`` commands need no FPolicy configuration first: INFERRED).
+    parent: str | None = None
 
     def record_path(self, record: Mapping[str, Any]) -> str:
-        return f"{self.collection}/{record['uuid']}"
+        if self.record is None:
+            return f"{self.collection}/{record['uuid']}"
+        return _fill(self.record, record)
+
+    def collection_for(self, sim: Simulator, body: Record) -> str:
+        """The collection a create posts to (its SVM's, for a collection under an SVM)."""
+        if "{svm.uuid}" not in self.collection:
+            return self.collection
+        name = body.pop("svm.name", None)
+        if name is None:
+            raise bad_value("vserver", 'Missing value for required field "vserver".')
+        svm = next((r for r in rest_records(sim, "Svm") if r.get("name") == name), None)
+        if svm is None:
+            raise bad_value("vserver", f'Vserver "{name}" does not exist.')
+        if self.parent is not None:
+            store = sim.store
+            with store.lock:
+                table = store.tables.get(self.parent, {})
+                if not any(get_path(r, "svm.uuid") == svm["uuid"] for r in table.values()):
+                    owner = {"svm": {"name": name, "uuid": svm["uuid"]}}
+                    store.insert(store.spec.resources[self.parent], owner)
+        return self.collection.replace("{svm.uuid}", str(svm["uuid"]))
+
+    def rows(self, sim: Simulator) -> list[Record]:
+        """The REST records, each naming its SVM (records under an SVM hold its uuid only)."""
+        names = {r.get("uuid"): r.get("name") for r in rest_records(sim, "Svm")}
+        found = rest_records(sim, self.resource)
+        for record in found:
+            svm = record.get("svm")
+            if isinstance(svm, dict) and "name" not in svm:
+                svm["name"] = names.get(svm.get("uuid"))
+        return found
+
+
+def _fill(template: str, record: Mapping[str, Any]) -> str:
+    return re.sub(
+        r"\{([^}]+)\}", lambda m: quote(str(get_path(record, m.group(1))), safe=""), template
+    )
 
 
 def rest_records(sim: Simulator, resource: str) -> list[Record]:
@@ -302,9 +350,21 @@ def rest_object(
         if prepare is not None:
             prepare(sim, body)
         name = args.get(command.keys[-1], "")
+        collection = rest.collection_for(sim, body)
         if "POST" in rest.jobs:
-            return _job_answer(sim, "POST", rest.collection, body, params, f"Create {name}")
-        _plan_and_apply(sim, "POST", rest.collection, body)
+            return _job_answer(sim, "POST", collection, body, params, f"Create {name}")
+        # What the CLI's create takes and REST only modifies is set by a PATCH after the POST.
+        fields = sim.store.spec.resources[rest.resource].fields
+        later = {
+            k: body.pop(k)
+            for k in list(body)
+            if k in fields and not fields[k].post and fields[k].patch
+        }
+        _plan_and_apply(sim, "POST", collection, body)
+        if later:
+            keys = {k: args[k] for k in command.keys if k in args}
+            for record, _ in _select(command, sim, keys):
+                _plan_and_apply(sim, "PATCH", rest.record_path(record), dict(later))
         return Answer(201, {"num_records": 1})
 
     def patch(
@@ -612,6 +672,168 @@ SUBSYSTEM_FIELDS: Mapping[str, Field] = {
 }
 
 
+# -- networking: a broadcast domain's ports ------------------------------------------------------
+def _domains(sim: Simulator) -> list[Record]:
+    return rest_records(sim, "BroadcastDomain")
+
+
+def _remove_ports(
+    sim: Simulator, command: Command, record: Record, args: Record, params: Mapping[str, str]
+) -> Answer | None:
+    """``network port broadcast-domain remove-ports``: the ports (``node:port``) leave the
+    domain, as REST then shows them (no REST write takes a port out of its domain)."""
+    wanted = _as_list(args.get("ports", []))
+    store = sim.store
+    with store.lock:
+        ports = list(store.tables.get("Port", {}).values())
+        chosen = []
+        for name in wanted:
+            node, _, port_name = name.partition(":")
+            port = next(
+                (
+                    p
+                    for p in ports
+                    if get_path(p, "node.name") == node and p.get("name") == port_name
+                ),
+                None,
+            )
+            if port is None or get_path(port, "broadcast_domain.uuid") != record.get("uuid"):
+                raise ApiError(
+                    400,
+                    "1967087",
+                    f'Port "{name}" is not a member of broadcast domain "{record.get("name")}".',
+                    "ports",
+                )
+            chosen.append(port)
+        for port in chosen:
+            interface = next(
+                (
+                    i
+                    for i in store.tables.get("IpInterface", {}).values()
+                    if port.get("uuid")
+                    in (get_path(i, "location.home_port.uuid"), get_path(i, "location.port.uuid"))
+                ),
+                None,
+            )
+            if interface is not None:
+                raise ApiError(
+                    400,
+                    "1377608",
+                    f'Port "{get_path(port, "node.name")}:{port.get("name")}" is the home or '
+                    f'current port of interface "{interface.get("name")}".',
+                    "ports",
+                )
+        for port in chosen:
+            port.pop("broadcast_domain", None)
+    return None
+
+
+# -- NAS: CIFS local users, preferred domain controllers, FPolicy ----------------------------------
+LOCAL_USERS = _Rest(
+    "LocalCifsUser",
+    "/api/protocols/cifs/local-users",
+    record="/api/protocols/cifs/local-users/{svm.uuid}/{sid}",
+)
+LOCAL_USER_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("svm.name"),
+    "user_name": Field("name"),
+    "full_name": Field("full_name"),
+    "description": Field("description"),
+    "is_account_disabled": Field("account_disabled", to_rest=lambda v: _boolean(v)),
+    "password": Field("password", show=lambda r: None),
+}
+PREFERRED_DCS = _Rest(
+    "ActiveDirectoryPreferredDc",
+    "/api/protocols/active-directory/{svm.uuid}/preferred-domain-controllers",
+    record="/api/protocols/active-directory/{svm.uuid}/preferred-domain-controllers/"
+    "{fqdn}/{server_ip}",
+)
+PREFERRED_DC_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("svm.name"),
+    "domain": Field("fqdn"),
+    "preferred_dc": Field("server_ip"),
+    "skip_config_validation": ro(show=lambda r: None),
+}
+
+
+def _add_preferred_dcs(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``vserver active-directory preferred-dc add``: one REST record per address."""
+    body = _rest_body(command, {k: v for k, v in args.items() if k != "preferred_dc"})
+    collection = PREFERRED_DCS.collection_for(sim, body)
+    addresses = _as_list(args.get("preferred_dc", []))
+    if not addresses:
+        raise bad_value("preferred_dc", 'Missing value for required field "preferred_dc".')
+    for address in addresses:
+        _plan_and_apply(sim, "POST", collection, {**body, "server_ip": address})
+    return Answer(201, {"num_records": len(addresses)})
+
+
+def _listed(path: str) -> Callable[[Record], Any]:
+    return lambda r: list(r.get(path) or [])
+
+
+def _flags(path: str) -> Callable[[Record], Any]:
+    return lambda r: sorted(k for k, v in (r.get(path) or {}).items() if v is True)
+
+
+FPOLICY_ENGINES = _Rest(
+    "FpolicyEngine",
+    "/api/protocols/fpolicy/{svm.uuid}/engines",
+    record="/api/protocols/fpolicy/{svm.uuid}/engines/{name}",
+    parent="Fpolicy",
+)
+FPOLICY_ENGINE_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("svm.name"),
+    "engine_name": Field("name"),
+    "primary_servers": Field(
+        show=_listed("primary_servers"), key="primary_servers", to_rest=_as_list
+    ),
+    "secondary_servers": Field(
+        show=_listed("secondary_servers"), key="secondary_servers", to_rest=_as_list
+    ),
+    "port": Field("port", to_rest=lambda v: _integer(v)),
+    "extern_engine_type": Field("type"),
+    "ssl_option": Field("ssl_option"),
+    "max_connection_retries": Field("max_connection_retries", to_rest=lambda v: _integer(v)),
+    "max_server_reqs": Field("max_server_requests", to_rest=lambda v: _integer(v)),
+    "certificate_common_name": Field("certificate.name"),
+    "certificate_serial": Field("certificate.serial_number"),
+    "certificate_ca": Field("certificate.ca"),
+    "recv_buffer_size": Field("buffer_size.recv_buffer", to_rest=lambda v: _integer(v)),
+    "send_buffer_size": Field("buffer_size.send_buffer", to_rest=lambda v: _integer(v)),
+    "is_resiliency_enabled": Field("resiliency.enabled", to_rest=lambda v: _boolean(v)),
+    "resiliency_directory_path": Field("resiliency.directory_path"),
+}
+FPOLICY_EVENTS = _Rest(
+    "FpolicyEvent",
+    "/api/protocols/fpolicy/{svm.uuid}/events",
+    record="/api/protocols/fpolicy/{svm.uuid}/events/{name}",
+    parent="Fpolicy",
+)
+FPOLICY_EVENT_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("svm.name"),
+    "event_name": Field("name"),
+    "protocol": Field("protocol"),
+    "file_operations": Field(
+        show=_flags("file_operations"),
+        key="file_operations",
+        to_rest=lambda v: {name: True for name in _as_list(v)},
+    ),
+    "filters": Field(
+        show=_flags("filters"),
+        key="filters",
+        to_rest=lambda v: {name: True for name in _as_list(v)},
+    ),
+    "volume_operation": Field("volume_monitoring", to_rest=lambda v: _boolean(v)),
+}
+
+
 # -- the recovery queue ------------------------------------------------------------------------
 def _recovery_queue(sim: Simulator) -> list[Record]:
     """Deleted volumes kept for recovery: none, since the simulator destroys a deleted volume
@@ -781,7 +1003,80 @@ def _commands() -> list[Command]:
     )
     lun = rest_object(LUNS, create=("vserver", "path", "size", "ostype", "comment"))
     subsystem = rest_object(SUBSYSTEMS, create=("vserver", "subsystem", "ostype", "comment"))
+    local_user = rest_object(
+        LOCAL_USERS,
+        create=(
+            "vserver",
+            "user_name",
+            "full_name",
+            "description",
+            "is_account_disabled",
+            "password",
+        ),
+    )
+    fpolicy_engine = rest_object(FPOLICY_ENGINES, create=tuple(FPOLICY_ENGINE_FIELDS))
+    fpolicy_event = rest_object(FPOLICY_EVENTS, create=tuple(FPOLICY_EVENT_FIELDS))
+    remove_dcs = rest_object(PREFERRED_DCS, modify=False)
     return [
+        Command(
+            "network/port/broadcast-domain/remove-ports",
+            ("broadcast_domain", "ipspace"),
+            {"broadcast_domain": Field("name"), "ipspace": Field("ipspace.name"), "ports": Field()},
+            _domains,
+            get=False,
+            patch=action(_remove_ports, args=("ports",)),
+            doc="network port broadcast-domain remove-ports: the ports leave the domain",
+        ),
+        Command(
+            "vserver/cifs/users-and-groups/local-user",
+            ("vserver", "user_name"),
+            LOCAL_USER_FIELDS,
+            LOCAL_USERS.rows,
+            **local_user,
+            doc="vserver cifs users-and-groups local-user: /api/protocols/cifs/local-users",
+        ),
+        Command(
+            "vserver/active-directory/preferred-dc",
+            ("vserver", "domain", "preferred_dc"),
+            PREFERRED_DC_FIELDS,
+            PREFERRED_DCS.rows,
+            doc="vserver active-directory preferred-dc show: one row per address",
+        ),
+        Command(
+            "vserver/active-directory/preferred-dc/add",
+            ("vserver", "domain", "preferred_dc"),
+            PREFERRED_DC_FIELDS,
+            PREFERRED_DCS.rows,
+            get=False,
+            creates=True,
+            post=_add_preferred_dcs,
+            doc="vserver active-directory preferred-dc add: POST each address",
+        ),
+        Command(
+            "vserver/active-directory/preferred-dc/remove",
+            ("vserver", "domain", "preferred_dc"),
+            PREFERRED_DC_FIELDS,
+            PREFERRED_DCS.rows,
+            get=False,
+            delete=remove_dcs["delete"],
+            doc="vserver active-directory preferred-dc remove: DELETE each address",
+        ),
+        Command(
+            "vserver/fpolicy/policy/external-engine",
+            ("vserver", "engine_name"),
+            FPOLICY_ENGINE_FIELDS,
+            FPOLICY_ENGINES.rows,
+            **fpolicy_engine,
+            doc="vserver fpolicy policy external-engine: /api/protocols/fpolicy/{svm}/engines",
+        ),
+        Command(
+            "vserver/fpolicy/policy/event",
+            ("vserver", "event_name"),
+            FPOLICY_EVENT_FIELDS,
+            FPOLICY_EVENTS.rows,
+            **fpolicy_event,
+            doc="vserver fpolicy policy event: /api/protocols/fpolicy/{svm}/events",
+        ),
         Command(
             "volume",
             ("vserver", "volume"),
@@ -989,7 +1284,6 @@ COMMANDS: Mapping[str, Command] = {command.path: command for command in _command
 NOT_MODELLED = frozenset(
     {
         "network/bgp/config",
-        "network/port/broadcast-domain/remove-ports",
         "security/login/role/config",
         "sp/reboot-sp",
         "storage/disk/assign",
@@ -999,13 +1293,7 @@ NOT_MODELLED = frozenset(
         "storage/disk/removeowner",
         "system/node/autosupport/check/details",
         "ucadmin",
-        "vserver/active-directory/preferred-dc",
-        "vserver/active-directory/preferred-dc/add",
-        "vserver/active-directory/preferred-dc/remove",
-        "vserver/cifs/users-and-groups/local-user",
         "vserver/fpolicy/policy",
-        "vserver/fpolicy/policy/event",
-        "vserver/fpolicy/policy/external-engine",
         "vserver/fpolicy/policy/scope",
         "vserver/security/file-directory",
         "vserver/security/file-directory/apply",
@@ -1134,7 +1422,7 @@ def execute(
     assert handler is not None
     if command.get:
         _field_names(command, args, "body")  # an action checks its own arguments
-    if method == "POST" and command.get:
+    if method == "POST" and (command.get or command.creates):
         return handler(sim, command, None, args, params)
     if method in ("POST", "DELETE"):
         # Records are named in the query or, as key fields, in the body.

@@ -459,3 +459,117 @@ def test_storage_failover_auto_giveback_after_panic(api: FlaskClient) -> None:
     assert shown == [
         {"node": "cluster1-01", "auto_giveback": True, "auto_giveback_after_panic": True}
     ]
+
+
+# -- commands NetApp's Ansible modules use, on the state REST serves -------------------------------
+NET_SCENARIO: dict[str, Any] = {
+    **SCENARIO,
+    "records": {
+        "BroadcastDomain": [{"name": "bd1", "ipspace": {"name": "Default"}, "mtu": 1500}],
+        "Port": [
+            {
+                "node": {"name": "cluster1-01"},
+                "name": name,
+                "type": "physical",
+                "broadcast_domain": {"name": "bd1", "ipspace": {"name": "Default"}},
+            }
+            for name in ("e0c", "e0d")
+        ],
+    },
+}
+
+
+def test_broadcast_domain_remove_ports_takes_the_ports_out_of_the_rest_domain() -> None:
+    # na_ontap_broadcast_domain and na_ontap_ports: the only way to take a port out over REST.
+    api = Simulator(clock="virtual", scenario=NET_SCENARIO).app.test_client()
+    path = f"{CLI}/network/port/broadcast-domain/remove-ports?broadcast-domain=bd1&ipspace=Default"
+    assert call(api, "PATCH", path, {"ports": ["cluster1-01:e0c"]}) == (200, {"num_records": 1})
+    domain = records(api, "/api/network/ethernet/broadcast-domains?name=bd1&fields=ports")[0]
+    assert [p["name"] for p in domain["ports"]] == ["e0d"]
+    port = records(api, "/api/network/ethernet/ports?name=e0c&fields=broadcast_domain")[0]
+    assert "broadcast_domain" not in port
+    assert error(api, "PATCH", path, {"ports": ["cluster1-01:e0c"]}) == (400, "1967087")
+    # Sent by na_ontap_broadcast_domain before deleting a domain: then REST deletes it.
+    assert call(api, "PATCH", path, {"ports": ["cluster1-01:e0d"]})[0] == 200
+    assert call(api, "PATCH", path, {"ports": []})[0] == 200
+    uuid = domain["uuid"]
+    assert call(api, "DELETE", f"/api/network/ethernet/broadcast-domains/{uuid}")[0] == 200
+    assert error(api, "PATCH", path, {"ports": ["cluster1-01:e0c"]}) == (404, "4")
+
+
+SID = "S-1-5-21-256008430-3394229847-3930036330-1001"
+
+
+def test_cifs_local_users_are_the_rest_local_users(sim: Simulator, api: FlaskClient) -> None:
+    # na_ontap_cifs_local_user_modify reads and modifies a user through the CLI.
+    cifs = {"svm": {"name": "vs0"}, "name": "CIFS1", "workgroup": "WG"}
+    assert call(api, "POST", "/api/protocols/cifs/services?return_timeout=5", cifs)[0] == 201
+    vs0 = records(api, "/api/svm/svms?name=vs0")[0]["uuid"]
+    user = {"svm": {"name": "vs0", "uuid": vs0}, "name": "CIFS1\\u1", "sid": SID}
+    user["account_disabled"] = False
+    with sim.store.lock:  # as a scenario's users are (REST's POST takes a password and makes a sid)
+        sim.store.insert(sim.store.spec.resources["LocalCifsUser"], user)
+    query = "vserver=vs0&user-name=CIFS1\\u1"
+    fields = "fields=user-name,full-name,is-account-disabled,description"
+    shown = records(api, f"{CLI}/vserver/cifs/users-and-groups/local-user?{query}&{fields}")
+    assert shown[0]["is_account_disabled"] is False and "password" not in shown[0]
+    body = {"is_account_disabled": True, "full_name": "User One"}
+    path = f"{CLI}/vserver/cifs/users-and-groups/local-user?{query}"
+    assert call(api, "PATCH", path, body) == (200, {"num_records": 1})
+    rest = records(api, "/api/protocols/cifs/local-users?name=CIFS1\\u1&fields=*")[0]
+    assert rest["account_disabled"] is True and rest["full_name"] == "User One"
+
+
+def test_preferred_domain_controllers_are_the_rest_records(api: FlaskClient) -> None:
+    # na_ontap_active_directory_domain_controllers before ONTAP 9.12.
+    account = {"svm": {"name": "vs0"}, "name": "ACC", "fqdn": "example.com", "username": "a"}
+    account["password"] = "x"
+    assert call(api, "POST", "/api/protocols/active-directory?return_timeout=5", account)[0] == 201
+    add = {"vserver": "vs0", "domain": "example.com", "preferred_dc": ["10.0.0.1", "10.0.0.2"]}
+    path = f"{CLI}/vserver/active-directory/preferred-dc"
+    assert call(api, "POST", f"{path}/add?skip_config_validation=true", add)[0] == 201
+    vs0 = records(api, "/api/svm/svms?name=vs0")[0]["uuid"]
+    rest = f"/api/protocols/active-directory/{vs0}/preferred-domain-controllers"
+    assert sorted(r["server_ip"] for r in records(api, f"{rest}?fields=*")) == [
+        "10.0.0.1",
+        "10.0.0.2",
+    ]
+    shown = records(api, f"{path}?vserver=vs0&domain=example.com&preferred_dc=10.0.0.1")
+    assert shown == [{"vserver": "vs0", "domain": "example.com", "preferred_dc": "10.0.0.1"}]
+    remove = {"vserver": "vs0", "domain": "example.com", "preferred_dc": ["10.0.0.1"]}
+    assert call(api, "DELETE", f"{path}/remove", remove) == (200, {"num_records": 1})
+    assert [r["server_ip"] for r in records(api, rest)] == ["10.0.0.2"]
+    assert error(api, "GET", f"{path}/add") == (405, "3")
+
+
+def test_fpolicy_engines_and_events_are_the_rest_records(api: FlaskClient) -> None:
+    # na_ontap_fpolicy_ext_engine, na_ontap_fpolicy_event.
+    engine = {
+        "vserver": "vs0",
+        "engine-name": "eng1",
+        "primary-servers": ["10.0.0.9"],
+        "port": 9000,
+        "extern-engine-type": "synchronous",
+        "ssl-option": "no_auth",
+    }
+    assert call(api, "POST", f"{CLI}/vserver/fpolicy/policy/external-engine", engine)[0] == 201
+    event = {
+        "vserver": "vs0",
+        "event-name": "ev1",
+        "protocol": "cifs",
+        "file-operations": ["create", "write"],
+    }
+    assert call(api, "POST", f"{CLI}/vserver/fpolicy/policy/event", event)[0] == 201
+    vs0 = records(api, "/api/svm/svms?name=vs0")[0]["uuid"]
+    ops = records(api, f"{CLI}/vserver/fpolicy/policy/event?event-name=ev1&fields=file-operations")
+    assert ops[0]["file_operations"] == ["create", "write"]
+    engine_query = "vserver=vs0&engine-name=eng1"
+    patch = {"max-server-reqs": 200, "port": 9001}
+    assert call(
+        api, "PATCH", f"{CLI}/vserver/fpolicy/policy/external-engine?{engine_query}", patch
+    )[1] == {"num_records": 1}
+    rest_engine = records(api, f"/api/protocols/fpolicy/{vs0}/engines?fields=*")[0]
+    assert (rest_engine["port"], rest_engine["max_server_requests"]) == (9001, 200)
+    path = f"{CLI}/vserver/fpolicy/policy/event?vserver=vs0&event-name=ev1"
+    assert call(api, "DELETE", path)[1] == {"num_records": 1}
+    assert records(api, f"/api/protocols/fpolicy/{vs0}/events") == []
