@@ -10,6 +10,7 @@ is one line on stderr naming what is wrong, and exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import logging
 import math
@@ -146,6 +147,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _warm(sim: Simulator) -> None:
+    with contextlib.suppress(Exception):  # the first request builds it (and answers why not)
+        sim.routes  # noqa: B018 - builds the store and the routing table
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["record"]:  # ontap-sim record ...: the recording proxy
@@ -183,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.retention is not None:
         sim.jobs.retention = args.retention
+    # The model (declaration, deep models, routes) is built while the server starts, not
+    # by its first request: that request is served as fast, and even out of descriptors.
+    threading.Thread(target=_warm, args=(sim,), name="ontap-sim-warm", daemon=True).start()
 
     password_is_default = args.password is None and "ONTAP_SIM_PASSWORD" not in os.environ
     if not is_loopback(args.host) and password_is_default:
