@@ -189,9 +189,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.retention is not None:
         sim.jobs.retention = args.retention
-    # The model (declaration, deep models, routes) is built while the server starts, not
-    # by its first request: that request is served as fast, and even out of descriptors.
-    threading.Thread(target=_warm, args=(sim,), name="ontap-sim-warm", daemon=True).start()
 
     password_is_default = args.password is None and "ONTAP_SIM_PASSWORD" not in os.environ
     if not is_loopback(args.host) and password_is_default:
@@ -221,6 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             limits=limits,
         ) as handle:
             print(f"ontap-sim listening on {handle.url}", flush=True)
+            # The model (declaration, deep models, routes) is built now, not by the first
+            # request: that request is served as fast, and even out of descriptors.
+            threading.Thread(target=_warm, args=(sim,), name="ontap-sim-warm", daemon=True).start()
             if handle.ca_file:
                 print(f"ontap-sim CA certificate: {handle.ca_file}", flush=True)
             print(
