@@ -10,7 +10,6 @@ is one line on stderr naming what is wrong, and exit status 2.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ipaddress
 import logging
 import math
@@ -147,9 +146,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _warm(sim: Simulator) -> None:
-    with contextlib.suppress(Exception):  # the first request builds it (and answers why not)
-        sim.routes  # noqa: B018 - builds the store and the routing table
+def _load_model_files() -> None:
+    """Read what the model needs from disk (the declaration, the deep models) before serving:
+    the store and routes built by the first request then need no file, so it is served even
+    when the process is out of descriptors."""
+    from .model import deep  # noqa: F401
+    from .model.spec import load_spec
+
+    load_spec()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -189,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.retention is not None:
         sim.jobs.retention = args.retention
+    _load_model_files()
 
     password_is_default = args.password is None and "ONTAP_SIM_PASSWORD" not in os.environ
     if not is_loopback(args.host) and password_is_default:
@@ -218,9 +223,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             limits=limits,
         ) as handle:
             print(f"ontap-sim listening on {handle.url}", flush=True)
-            # The model (declaration, deep models, routes) is built now, not by the first
-            # request: that request is served as fast, and even out of descriptors.
-            threading.Thread(target=_warm, args=(sim,), name="ontap-sim-warm", daemon=True).start()
             if handle.ca_file:
                 print(f"ontap-sim CA certificate: {handle.ca_file}", flush=True)
             print(
