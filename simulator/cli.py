@@ -146,6 +146,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _load_model_files() -> None:
+    """Read what the model needs from disk (the declaration, the deep models) before serving:
+    the store and routes built by the first request then need no file, so it is served even
+    when the process is out of descriptors."""
+    from .model import deep  # noqa: F401
+    from .model.spec import load_spec
+
+    load_spec()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["record"]:  # ontap-sim record ...: the recording proxy
@@ -183,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.retention is not None:
         sim.jobs.retention = args.retention
+    _load_model_files()
 
     password_is_default = args.password is None and "ONTAP_SIM_PASSWORD" not in os.environ
     if not is_loopback(args.host) and password_is_default:

@@ -7,6 +7,7 @@ builds the WSGI application on first use.
 
 from __future__ import annotations
 
+import copy
 import functools
 import hmac
 import itertools
@@ -26,15 +27,14 @@ from .clock import Clock, ClockMode, VirtualClock, make_clock
 from .errors import ApiError, bad_value
 from .faults import FaultRule, FaultSet
 from .files import read_input_file
+from .inventory import Inventory
 from .jobs import DEFAULT_SCRIPT, EffectError, JobEngine, JobScript, ScriptError
 from .journal import JOURNAL_BODY_BYTES, JOURNAL_BYTES, retained_bytes
-from .model.body import check_body
 from .model.plan import WritePlan
-from .model.routes import Routes, method_not_allowed, unmodelled
+from .model.routes import Routes, method_not_allowed
 from .model.spec import load_spec
 from .model.store import Store, Target, fill_path, path_variables
 from .query import parse_bool, parse_int
-from .resources import Inventory
 from .rules import MAX_GLOB_LENGTH, CountedRule, Glob, RuleBook
 
 if TYPE_CHECKING:
@@ -69,10 +69,6 @@ _RECORD_NAMESPACE = uuidlib.uuid5(
 #: What a URI may hold besides letters and digits: kept as they are in a ``Location``
 #: (``%`` too: a location may be percent-encoded already).
 _URI_CHARS = "/:?#[]@!$&'()*+,;=-._~%"
-#: Query arguments of a bulk write that are not filters.
-_BULK_PARAMS = frozenset(
-    {"return_timeout", "return_records", "continue_on_failure", "serial_records"}
-)
 
 
 @dataclass
@@ -232,6 +228,12 @@ def load_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
+@functools.cache
+def _shared_routes() -> Routes:
+    """The routing table of every operation: one for every simulator (it never changes)."""
+    return Routes(load_spec().operations)
+
+
 class Simulator:
     """A fake ONTAP cluster.
 
@@ -261,7 +263,9 @@ class Simulator:
             else os.environ.get("ONTAP_SIM_PASSWORD", DEFAULT_PASSWORD)
         )
         self.jobs = JobEngine(self.clock, retention=retention, lock=self.lock)
-        self.inventory = Inventory(self.clock, self.lock)
+        #: The cluster's storage objects, a view over :attr:`store` (tests and tools).
+        self.inventory = Inventory(self._api, self.read, self._plan, self._load_inventory)
+        self._inventory: Mapping[str, Any] | None = None
         self.faults = FaultSet()
         self.default_script: JobScript = DEFAULT_SCRIPT
         self.endpoints: list[Endpoint] = []
@@ -345,7 +349,7 @@ class Simulator:
                     )
                 )
             if data.get("inventory") is not None:
-                self.inventory.load(data["inventory"])
+                self._load_inventory(data["inventory"])
             scripts = data.get("scripts") or []
             faults = data.get("faults") or []
             if not isinstance(scripts, list) or not isinstance(faults, list):
@@ -364,6 +368,20 @@ class Simulator:
             self._load_records()
         self._scenario_scripts = list(scripts)
         self._scenario_faults = list(faults)
+
+    def _load_inventory(self, inventory: Mapping[str, Any] | None) -> None:
+        """Make ``inventory`` the starting one and reset the records to it (and to the
+        scenario's ``records``); a ValueError names a bad entry and changes nothing."""
+        data = copy.deepcopy(inventory)
+        with self.lock:
+            if self._store is None:
+                self._inventory = data
+                self._api()  # its seed loads the inventory, or raises
+                return
+            self._store.reset(data, replace=True)
+            self._inventory = data
+            if self._scenario_records:
+                self._load_records()
 
     def _load_records(self) -> None:
         """Create the scenario's ``records`` as POSTs would (checked, references resolved,
@@ -533,7 +551,6 @@ class Simulator:
         a virtual clock back to its epoch."""
         with self.lock:
             self.jobs.reset()
-            self.inventory.reset()
             if self._store is not None:
                 self._store.reset()
             if self._scenario_records:
@@ -594,7 +611,7 @@ class Simulator:
 
     @property
     def store(self) -> Store:
-        """The records of every resource without a deep model (built on first use)."""
+        """The records of every resource (built on first use)."""
         return self._api()[1]
 
     def _api(self) -> tuple[Routes, Store]:
@@ -602,20 +619,20 @@ class Simulator:
             with self.lock:
                 if self._routes is None or self._store is None:
                     spec = load_spec()
-                    self._store = Store(spec, self.lock, self.inventory.records_of)
-                    self._routes = Routes(spec.operations)
-                    self.inventory.holder = self._store.holder
-                    self.inventory.released = self._store.release
-                    self._store.jobs = self.jobs
+                    try:
+                        store = Store(spec, self.lock, self._inventory, jobs=self.jobs)
+                    except ValueError:
+                        self._inventory = None
+                        raise
+                    self._store = store
+                    self._routes = _shared_routes()
                     self._store.take_script = self._take_script
         return self._routes, self._store
 
     def check_route(self, method: str, path: str) -> None:
         """ApiError 404 (262179) or 405 unless ``method`` on ``path`` is served."""
         path = _normalise(path)
-        if self.inventory.handles(method, path) or any(
-            e.matches(method, path) for e in self.endpoints
-        ):
+        if any(e.matches(method, path) for e in self.endpoints):
             return
         try:
             self.routes.match(method, path)
@@ -630,8 +647,6 @@ class Simulator:
         """
         path = _normalise(path)
         self.jobs.settle()
-        if self.inventory.handles("GET", path):
-            return self.inventory.read(path, params)
         try:
             route = self.routes.match("GET", path)
         except ApiError as unknown:
@@ -720,8 +735,6 @@ class Simulator:
     def _plan(
         self, method: str, path: str, body: Mapping[str, Any] | None, params: Mapping[str, str]
     ) -> WritePlan:
-        if self.inventory.handles(method, path):
-            return self.inventory.plan(method, path, body, params)
         for endpoint in self.endpoints:
             if endpoint.matches(method, path):
                 return WritePlan(
@@ -733,60 +746,14 @@ class Simulator:
                 )
         if method not in WRITE_METHODS:
             raise method_not_allowed(method, path, self.routes.allowed_methods(path))
-        if method != "POST" and self.inventory.handles(method, path + "/x"):
-            return self._plan_deep_bulk(method, path, body, params)
         try:
             route = self.routes.match(method, path)
         except ApiError as unknown:
             scoped = self._scoped(method, path, unknown)
             collection = self.routes.match(method, scoped.resource.collection_path)
             return self.store.plan(collection.operation, scoped, body, params)
-        resource = route.operation.resource
-        if resource is not None and self.inventory.records_of(resource) is not None:
-            raise unmodelled(route.operation)
         target = self.store.target(route.template, path, route.values)
         return self.store.plan(route.operation, target, body, params)
-
-    def _plan_deep_bulk(
-        self, method: str, path: str, body: Mapping[str, Any] | None, params: Mapping[str, str]
-    ) -> WritePlan:
-        """PATCH or DELETE on a deep collection: the query selects the records, each is planned
-        as its own record write, and one job applies the lot (``continue_on_failure`` lets it
-        go on past a record that cannot take the change)."""
-        route = self.routes.match(method, path)  # 405 where ONTAP has no such bulk form
-        resource = self.store.spec.resources.get(route.operation.resource or "")
-        if method == "PATCH" and resource is not None:
-            check_body(resource, body or {}, "patch")  # a bad field is named before the query
-        filters = {k: v for k, v in params.items() if k not in _BULK_PARAMS}
-        if not filters:
-            raise bad_value(
-                "query",
-                f"A {method} on a collection needs a query naming the records it applies to.",
-            )
-        keep_going = parse_bool(params, "continue_on_failure", False)
-        parse_bool(params, "serial_records", False)
-        listing = self.inventory.read(path, {**filters, "fields": "uuid"})
-        own = {k: v for k, v in params.items() if k in ("return_timeout",)}
-        plans = [
-            self.inventory.plan(method, f"{path}/{record['uuid']}", body, own)
-            for record in listing["records"]
-        ]
-
-        def apply() -> None:
-            for plan in plans:
-                try:
-                    plan.effect()
-                except EffectError:
-                    if not keep_going:
-                        raise
-
-        return WritePlan(
-            description=f"{method} {path}",
-            effect=apply,
-            location=None,
-            svm=plans[0].svm if plans else None,
-            success_status=200,
-        )
 
     def __repr__(self) -> str:
         return f"Simulator(clock={self.clock!r}, username={self.username!r})"

@@ -454,13 +454,13 @@ def test_a_read_looks_the_volumes_up_once_however_many_records_it_renders(
         _qtree(api, name)
     store = api.sim.store
     calls: list[str] = []
-    deep = store.deep
+    records_of = store.records_of
 
     def counting(resource: str) -> Any:
         calls.append(resource)
-        return deep(resource)
+        return records_of(resource)
 
-    monkeypatch.setattr(store, "deep", counting)
+    monkeypatch.setattr(store, "records_of", counting)
     assert api.get(f"{QTREES}?fields=*")["num_records"] == 7  # 4 default qtrees, and 3
     assert calls.count("Volume") == 1
     calls.clear()

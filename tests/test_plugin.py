@@ -435,7 +435,7 @@ def test_errors_raised_in_the_server_fail_the_test_that_caused_them(
             def broken(*args, **kwargs):
                 raise RuntimeError("inventory exploded")
 
-            monkeypatch.setattr(ontap_sim.inventory, "read", broken)
+            monkeypatch.setattr(ontap_sim.store, "read", broken)
             with pytest.raises(OntapError) as answer:
                 ontap_client.get("/api/storage/volumes")
             assert answer.value.status == 500

@@ -1,8 +1,8 @@
-"""The simulated cluster's objects, driven directly (no HTTP): reads, planned writes, effects."""
+"""The simulated cluster's storage objects, driven directly (no HTTP) through
+``Simulator.inventory``: reads, planned writes, effects."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -11,15 +11,13 @@ import pytest
 
 from simulator.clock import VIRTUAL_EPOCH, VirtualClock
 from simulator.errors import ApiError
+from simulator.inventory import Inventory
 from simulator.jobs import EffectError, iso
-from simulator.resources import (
-    MIN_VOLUME_SIZE,
-    Inventory,
-    WritePlan,
-    expand_dotted,
-    leaf_names,
-    schema_fields,
-)
+from simulator.model.body import expand_dotted
+from simulator.model.deep.storage import MIN_VOLUME_SIZE
+from simulator.model.plan import WritePlan
+from simulator.model.spec import load_spec
+from simulator.sim import Simulator
 
 MIB = 1024 * 1024
 CONTRACT_VOLUME = {"name": "v1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
@@ -32,9 +30,33 @@ def clock() -> VirtualClock:
     return VirtualClock()
 
 
+def _inventory(clock: VirtualClock) -> Inventory:
+    return Simulator(clock).inventory
+
+
 @pytest.fixture
 def inv(clock: VirtualClock) -> Inventory:
-    return Inventory(clock, threading.RLock())
+    return _inventory(clock)
+
+
+def schema_fields(resource: str) -> tuple[str, ...]:
+    """Every field a GET of ``resource`` can show, from the declaration."""
+    fields = load_spec().resources[resource].fields
+    return tuple(name for name, field in fields.items() if field.get)
+
+
+def leaf_names(example: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of every leaf of ``example``; lists of objects are entered."""
+    names: list[str] = []
+    for key, value in example.items():
+        dotted = prefix + key
+        if isinstance(value, list) and value and isinstance(value[0], Mapping):
+            value = value[0]
+        if isinstance(value, Mapping) and value:
+            names.extend(leaf_names(value, dotted + "."))
+        else:
+            names.append(dotted)
+    return names
 
 
 def refused(call: Callable[[], object]) -> ApiError:
@@ -143,8 +165,8 @@ def test_nodes_and_software(inv: Inventory) -> None:
 
 
 def test_uuids_are_stable_across_instances(clock: VirtualClock) -> None:
-    first = Inventory(clock, threading.RLock())
-    second = Inventory(clock, threading.RLock())
+    first = _inventory(clock)
+    second = _inventory(clock)
     assert first.svms() == second.svms()
     assert first.aggregates() == second.aggregates()
     assert first.cluster() == second.cluster()
@@ -610,7 +632,7 @@ def test_patch_with_the_same_svm_and_type_is_fine(inv: Inventory) -> None:
 
 
 def test_volume_move_and_restore(clock: VirtualClock) -> None:
-    inv = Inventory(clock, threading.RLock())
+    inv = _inventory(clock)
     inv.load({"svms": [{"name": "vs0"}], "aggregates": [{"name": "aggr1"}, {"name": "aggr2"}]})
     uuid = make_volume(inv)
     apply(inv, "PATCH", f"{VOLUMES}/{uuid}", {"movement.destination_aggregate.name": "aggr2"})

@@ -784,15 +784,15 @@ def test_a_collection_get_reads_the_volumes_once(api: Api) -> None:
         api.lun(f"/vol/vol1/l{index}")
     store = api.sim.store
     reads: list[str] = []
-    deep = store.deep
+    render = store.render
 
-    def counted(resource: str) -> Any:
-        reads.append(resource)
-        return deep(resource)
+    def counted(resource: Any, record: Any) -> Any:
+        reads.append(resource.name)
+        return render(resource, record)
 
-    store.deep = counted
+    store.render = counted  # type: ignore[method-assign]
     try:
         api.ok("GET", f"{LUNS}?fields=**")
     finally:
-        store.deep = deep
-    assert reads.count("Volume") == 1
+        store.render = render  # type: ignore[method-assign]
+    assert reads.count("Volume") == len(api.sim.inventory.volumes())  # each once, not per LUN

@@ -33,15 +33,29 @@ record's shape (fields, types, keys and references still come from the declarati
   record, which then moves along (an export rule inserted at a taken index); moves it when
   ``apply`` is true.
 
+- ``location(store, record)``: the ``Location`` a POST answers (None: the record's own path;
+  ONTAP answers ``/api/storage/volumes/?name=v1`` for a volume);
+- ``job_svm(store, record)``: the SVM a job on ``record`` shows (None: the SVM it names), for
+  records that are an SVM or show it with its ``_links``.
+
 ``params`` names the query arguments a write takes besides ``return_timeout`` and
 ``return_records``, by method (``{"DELETE": {"allow_delete_while_mapped"}}``); while a hook
 runs, :attr:`Store.query <simulator.model.store.Store.query>` holds the write's arguments.
 ``required_post`` replaces the POST's required fields where the compiled declaration's are
-wrong, ``unknown_reference`` gives ONTAP's error code for a reference naming no record, and
-``unique_within`` says where names are unique.
+wrong, ``unknown_reference`` gives ONTAP's error code for a reference naming no record,
+``unique_within`` says where names are unique, ``takes`` names declared fields a method takes
+although the declaration's lists leave them out (a volume PATCH naming its own SVM),
+``extra_fields`` declares fields ONTAP takes that the declaration lacks, ``unchecked`` names
+references kept as given, never looked up (a volume's policies, which ONTAP resolves by name
+later), ``computed`` shows the fields netapp-ontap lists as expensive without ``fields``
+naming them (the model derives them at no cost, as the storage models always have), and
+``rendered`` makes :meth:`Store.records_of <simulator.model.store.Store.records_of>` return
+the resource's records as a GET shows them (derived fields included), for the other models
+that read them.
 
 Hooks run under the store's lock. Behaviours are registered in :data:`BEHAVIOURS` by the
-modules of :mod:`simulator.model.deep`.
+modules of :mod:`simulator.model.deep`; their ``seed`` hooks run in registration order (the
+cluster's first: it loads the starting inventory every other model builds on).
 """
 
 from __future__ import annotations
@@ -51,6 +65,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
     from ..errors import ApiError
+    from .spec import FieldSpec
     from .store import Store
 
 __all__ = ["BEHAVIOURS", "Behaviour", "Event", "register"]
@@ -71,6 +86,16 @@ class Behaviour:
     #: Fields within which names are unique (``("node.uuid",)`` for ports), or None for the
     #: record's SVM and parent keys.
     unique_within: ClassVar[tuple[str, ...] | None] = None
+    #: Declared fields a method (``"post"``, ``"patch"``) takes beyond the declaration's lists.
+    takes: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: Fields ONTAP takes that the declaration lacks, by dotted name.
+    extra_fields: ClassVar[Mapping[str, FieldSpec]] = {}
+    #: References kept as given (never looked up, never refused).
+    unchecked: ClassVar[frozenset[str]] = frozenset()
+    #: Whether :meth:`Store.records_of` gives the records rendered (derived fields included).
+    rendered: ClassVar[bool] = False
+    #: Whether a GET shows the expensive fields without ``fields`` naming them.
+    computed: ClassVar[bool] = False
 
     def sync(self, store: Store) -> None:
         """Bring the records derived from other resources up to date (under the lock)."""
@@ -114,6 +139,14 @@ class Behaviour:
 
     def seed(self, store: Store) -> None:
         """Insert the built-in records of this resource (or of those its rules need)."""
+
+    def location(self, store: Store, record: Record) -> str | None:
+        """The ``Location`` a POST creating ``record`` answers, or None for its own path."""
+        return None
+
+    def job_svm(self, store: Store, record: Record) -> Record | None:
+        """The SVM a job writing ``record`` shows, or None for the one ``record`` names."""
+        return None
 
 
 #: The behaviour of each deep resource, by its declaration's name.

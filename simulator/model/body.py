@@ -7,6 +7,7 @@ outside an enum or its bounds, or a missing required field is refused with ONTAP
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,7 @@ __all__ = [
     "refused_field",
     "shape_of",
     "show",
+    "widened",
 ]
 
 Record = dict[str, Any]
@@ -124,30 +126,73 @@ class Shape:
     leaves: Mapping[str, FieldSpec]
     objects: frozenset[str]
     lists: frozenset[str]
+    #: Objects (and lists of objects) with a field a method takes, by method.
+    writable: Mapping[Method, frozenset[str]]
 
 
-_SHAPES: dict[str, Shape] = {}
+#: Shapes by the identity of their resource (kept alive in the value).
+_SHAPES: dict[int, tuple[ResourceSpec, Shape]] = {}
+
+
+def _prefixes(dotted: str) -> list[str]:
+    parts = dotted.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def shape_of(resource: ResourceSpec) -> Shape:
     """The (cached) :class:`Shape` of ``resource``."""
-    shape = _SHAPES.get(resource.name)
-    if shape is None:
-        objects: set[str] = set()
-        lists: set[str] = set()
-        for name, spec in resource.fields.items():
-            parts = name.split(".")
-            objects.update(".".join(parts[:i]) for i in range(1, len(parts)))
-            if spec.in_list:
-                lists.add(spec.in_list)
-                inner = spec.in_list.split(".")
-                objects.update(".".join(inner[:i]) for i in range(1, len(inner)))
-        shape = Shape(resource.fields, frozenset(objects), frozenset(lists))
-        _SHAPES[resource.name] = shape
+    cached = _SHAPES.get(id(resource))
+    if cached is not None and cached[0] is resource:
+        return cached[1]
+    objects: set[str] = set()
+    lists: set[str] = set()
+    writable: dict[Method, set[str]] = {"post": set(), "patch": set(), "load": set()}
+    for name, spec in resource.fields.items():
+        objects.update(_prefixes(name))
+        if spec.in_list:
+            lists.add(spec.in_list)
+            objects.update(_prefixes(spec.in_list))
+        for method, names in writable.items():
+            if _takes(spec, method):
+                names.update(_prefixes(name))
+    frozen = {method: frozenset(names) for method, names in writable.items()}
+    shape = Shape(resource.fields, frozenset(objects), frozenset(lists), frozen)
+    _SHAPES[id(resource)] = (resource, shape)
     return shape
 
 
+_WIDENED: dict[tuple[str, int], ResourceSpec] = {}
+
+
+def widened(
+    resource: ResourceSpec,
+    takes: Mapping[str, Iterable[str]],
+    extra: Mapping[str, FieldSpec],
+) -> ResourceSpec:
+    """``resource`` whose bodies also take ``takes`` (declared fields, by method) and the
+    undeclared ``extra`` fields: what ONTAP takes beyond the declaration (cached)."""
+    if not takes and not extra:
+        return resource
+    key = (resource.name, id(takes))
+    found = _WIDENED.get(key)
+    if found is None:
+        fields = dict(resource.fields)
+        for method, names in takes.items():
+            for name in names:
+                spec = fields[name]
+                fields[name] = dataclasses.replace(
+                    spec,
+                    post=spec.post or method == "post",
+                    patch=spec.patch or method == "patch",
+                )
+        fields.update(extra)
+        found = _WIDENED[key] = dataclasses.replace(resource, fields=fields)
+    return found
+
+
 # -- values ------------------------------------------------------------------------------------
+#: ONTAP's integers are 64-bit: a JSON number beyond is not one (1e300 is a float).
+_INT64 = 2.0**63
 _DECIMAL = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
 
 
@@ -174,7 +219,7 @@ def _check_scalar(spec: FieldSpec, value: Any, target: str) -> Any:
                 target, value, f"expected {'an integer' if kind == 'integer' else 'a number'}"
             )
         if kind == "integer" and isinstance(value, float):
-            if not value.is_integer():
+            if not value.is_integer() or abs(value) >= _INT64:
                 raise invalid(target, value, "expected an integer")
             value = int(value)
         least, most = spec.minimum, spec.maximum
@@ -243,6 +288,8 @@ def _walk(
                 out[key] = _check_leaf(spec, value, dotted)
             continue
         if dotted in shape.lists:
+            if dotted not in shape.writable[method]:
+                raise refused_field(dotted, (dotted,))
             if not isinstance(value, list):
                 raise invalid(dotted, value, "expected a list of objects")
             items = []
@@ -255,6 +302,8 @@ def _walk(
             out[key] = items
             continue
         if dotted in shape.objects:
+            if dotted not in shape.writable[method]:
+                raise refused_field(dotted, (dotted,))
             if isinstance(value, str) and dotted in resource.references:
                 # A bare string names a reference: ONTAP takes "ipspace": "Default" for
                 # {"name": "Default"} (INFERRED from netapp.ontap's REST bodies).

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Literal
 
 from .behaviour import BEHAVIOURS
 from .spec import Operation
-from .store import fill_path, path_variables
 
 if TYPE_CHECKING:
     from ..sim import Simulator
@@ -35,20 +34,12 @@ class Coverage:
 
 def classify(sim: Simulator, operation: Operation) -> Coverage:
     """How ``sim`` serves ``operation``."""
-    path = fill_path(operation.path, ["x"] * len(path_variables(operation.path)))
     method = operation.method
     if operation.path in _JOBS:
         if (method, operation.path) == ("PATCH", "/api/cluster/jobs"):
             return Coverage(operation, "not served", "the bulk form of job actions answers 405")
         return Coverage(operation, "deep", "job engine")
     resource = operation.resource
-    deep = resource is not None and sim.inventory.records_of(resource) is not None
-    if sim.inventory.handles(method, path):
-        return Coverage(operation, "deep", f"{resource} model")
-    if deep and method in ("PATCH", "DELETE") and sim.inventory.handles(method, path + "/x"):
-        return Coverage(operation, "deep", f"{resource} model, each selected record")
-    if deep:
-        return Coverage(operation, "not served", f"the {resource} model does not take it yet")
     sim.store  # noqa: B018 - built first: building it registers the deep models
     if resource in BEHAVIOURS:
         family = type(BEHAVIOURS[resource]).__module__.rpartition(".")[2]

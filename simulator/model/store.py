@@ -1,10 +1,10 @@
-"""The generic resource store: every ONTAP resource without a deep model, from its declaration.
+"""The resource store: the records of every ONTAP resource, from its declaration.
 
 Records are kept in ONTAP's shape, keyed by the resource's keys (``_keys`` in netapp-ontap:
 parent keys first). What a resource takes and returns, its keys, references and required
 fields all come from its :class:`~simulator.model.spec.ResourceSpec`; nothing here is written
-per resource. Deep models (volumes, SVMs, ...) live elsewhere and are reached through
-``deep``, so a LUN can name an SVM or a volume and a snapshot collection can check its volume.
+per resource. Deep models (volumes, SVMs, LUNs, ...) add their rules as
+:class:`~simulator.model.behaviour.Behaviour` hooks (:mod:`simulator.model.deep`).
 
 Writes follow the plan/effect split: :meth:`Store.plan` validates against the state of now
 and returns a :class:`~simulator.model.plan.WritePlan` whose effect re-checks and applies.
@@ -33,23 +33,21 @@ from ..query import (
     matches,
     parse_bool,
     parse_fields,
+    parse_int,
     query_collection,
     select_fields,
 )
 from .behaviour import BEHAVIOURS, Behaviour
-from .body import check_body, check_required, expand_dotted
+from .body import check_body, check_required, expand_dotted, widened
 from .plan import WritePlan
 from .spec import ApiSpec, Operation, ResourceSpec
 
 if TYPE_CHECKING:
     from ..jobs import JobEngine, JobScript
 
-__all__ = ["DeepRecords", "Store", "Target", "deep_merge", "fill_path", "path_variables"]
+__all__ = ["Store", "Target", "deep_merge", "fill_path", "path_variables"]
 
 Record = dict[str, Any]
-#: The records of a deep resource by name (rendered as a GET shows them), or None when the
-#: resource has no deep model.
-DeepRecords = Callable[[str], "list[Record] | None"]
 
 _VARIABLE = re.compile(r"\{([^}]+)\}")
 _GONE = ("entry doesn't exist", 4)
@@ -121,16 +119,28 @@ class Target:
 
 
 class Store:
-    """Records of every resource the simulator serves generically; every method takes ``lock``."""
+    """Records of every resource the simulator serves; every method takes ``lock``.
 
-    def __init__(self, spec: ApiSpec, lock: threading.RLock, deep: DeepRecords) -> None:
+    ``inventory`` is the scenario's starting inventory (cluster, nodes, aggregates, SVMs,
+    volumes, snapshots; None for the default one), which the cluster's deep model loads when
+    the store starts and after every reset.
+    """
+
+    def __init__(
+        self,
+        spec: ApiSpec,
+        lock: threading.RLock,
+        inventory: Mapping[str, Any] | None = None,
+        *,
+        jobs: JobEngine | None = None,
+    ) -> None:
         # The deep models register their behaviours when imported: here, not at start-up
         # (they cost ~60 ms to import; ontap-sim's first line should not wait for them).
         from . import deep as _deep  # noqa: F401
 
         self.spec = spec
         self.lock = lock
-        self.deep = deep
+        self.inventory = inventory
         self.tables: dict[str, dict[tuple[str, ...], Record]] = {}
         self.generation = 0
         #: True while a scenario's records are created: deep models may then allow what only
@@ -139,8 +149,9 @@ class Store:
         #: The query arguments of the write whose deep rules are running (hooks read the
         #: arguments their ``params`` declare, such as ``allow_delete_while_mapped``).
         self.query: Mapping[str, str] = {}
-        #: Deep records read once per collection GET: they cannot change while it holds the
-        #: lock, and rendering each record would otherwise render them again (a LUN's volume).
+        #: Rendered records read once per collection GET: they cannot change while it holds
+        #: the lock, and rendering each record would otherwise render them again (a LUN's
+        #: volume).
         self._deep_seen: dict[str, list[Record]] | None = None
         self._ids: dict[str, Iterator[int]] = {}
         self._memo: dict[Any, Any] = {}
@@ -152,7 +163,7 @@ class Store:
         #: The simulator's job engine, and the script the next write on (method, path)
         #: takes: deep models that run work in the background (a SnapMirror transfer, which
         #: ONTAP answers at once) start jobs with them. Set by the Simulator.
-        self.jobs: JobEngine | None = None
+        self.jobs: JobEngine | None = jobs
         self.take_script: Callable[[str, str], JobScript] | None = None
         self._seed()
 
@@ -212,13 +223,24 @@ class Store:
                     behaviour.applied(self, "delete", record)
 
     # -- state -------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Forget every record; effects planned before can no longer apply."""
+    def reset(self, inventory: Mapping[str, Any] | None = None, *, replace: bool = False) -> None:
+        """Forget every record and seed again; effects planned before can no longer apply.
+
+        With ``replace``, ``inventory`` becomes the starting inventory; a ValueError (naming
+        the bad entry) then leaves everything as it was.
+        """
         with self.lock:
+            saved = (self.tables, self._ids, self.generation, self.inventory)
+            if replace:
+                self.inventory = inventory
             self.tables = {}
             self._ids = {}
             self.generation += 1
-            self._seed()
+            try:
+                self._seed()
+            except ValueError:
+                self.tables, self._ids, self.generation, self.inventory = saved
+                raise
 
     def _seed(self) -> None:
         for behaviour in BEHAVIOURS.values():
@@ -257,17 +279,22 @@ class Store:
                 behaviour.sync(self)
 
     def records_of(self, resource: str) -> list[Record]:
-        """Every record of ``resource`` (deep or generic), as stored or rendered."""
+        """Every record of ``resource``: as stored, or as a GET shows it where its deep
+        model says so (``Behaviour.rendered``)."""
         seen = self._deep_seen
         if seen is not None and resource in seen:
             return seen[resource]
-        deep = self.deep(resource)
-        if deep is not None:
-            if seen is not None:
-                seen[resource] = deep
-            return deep
         self.sync(resource)
-        return list(self.tables.get(resource, {}).values())
+        records = list(self.tables.get(resource, {}).values())
+        behaviour = BEHAVIOURS.get(resource)
+        if behaviour is None or not behaviour.rendered:
+            return records
+        with self._operation():
+            spec = self.spec.resources[resource]
+            rendered = [self.render(spec, r) for r in records]
+        if seen is not None:
+            seen[resource] = rendered
+        return rendered
 
     def insert(self, resource: ResourceSpec, record: Mapping[str, Any]) -> Record:
         """Store ``record`` as it is (a scenario's inventory, a test's fixture); keys generated."""
@@ -305,17 +332,22 @@ class Store:
                 continue
             values = [value for _, value in target.keys[: index + 1]]
             wanted = list(zip(parent.keys[-len(values) :], values, strict=False))
-            if not any(self._has_keys(r, wanted) for r in self.records_of(parent.name)):
-                raise not_found(variables[index])
+            if not any(self._has_keys(r, wanted) for r in self._stored(parent.name)):
+                raise not_found(variables[index].rsplit(".", 1)[-1])
         if target.resource.singleton:
             # An object per SVM (or per volume...): the record its key names must exist.
             for name, value in target.keys:
                 owner, _, leaf = name.rpartition(".")
                 referred = target.resource.references.get(owner)
                 if referred is not None and not any(
-                    str(r.get(leaf)) == value for r in self.records_of(referred)
+                    str(r.get(leaf)) == value for r in self._stored(referred)
                 ):
                     raise not_found(name)
+
+    def _stored(self, resource: str) -> Iterable[Record]:
+        """The records of ``resource`` as stored (their keys are what a GET shows)."""
+        self.sync(resource)
+        return self.tables.get(resource, {}).values()
 
     @staticmethod
     def _has_keys(record: Mapping[str, Any], wanted: Iterable[tuple[str, str]]) -> bool:
@@ -389,7 +421,15 @@ class Store:
             self.sync(resource.name)
             self._check_parents(target)
             if target.is_record:
-                check_params(params, RECORD_PARAMS | {"max_records"}, names)
+                # ``max_records`` on an object outside any collection (the cluster): INFERRED,
+                # generic readers such as na_ontap_rest_info send it on every GET.
+                check_params(
+                    params,
+                    RECORD_PARAMS | ({"max_records"} if resource.singleton else set()),
+                    names,
+                )
+                if resource.singleton:
+                    parse_int(params, "max_records", 0, None)
                 _, record = self._find(target)
                 rendered = self.render(resource, record)
             else:
@@ -407,22 +447,26 @@ class Store:
         fields = parse_fields(params.get("fields"))
         _check_order_by(params.get("order_by"), names)
         keys = self._shown_keys(resource, target)
+        fields_cut = ["**", *(fields or ())] if self.behaviour(resource).computed else fields
         if target.is_record:
-            return select_fields(_cut(resource, rendered, fields), fields, keys)
-        records = [_cut(resource, r, fields) for r in rendered_all]
+            return select_fields(_cut(resource, rendered, fields_cut), fields, keys)
+        records = [_cut(resource, r, fields_cut) for r in rendered_all]
         return query_collection(records, params, href=target.path, keys=keys)
 
     @staticmethod
     def _shown_keys(resource: ResourceSpec, target: Target) -> tuple[str, ...]:
         own = tuple(k for k in resource.keys if k not in target.key_names or target.is_record)
+        if resource.singleton and not resource.keys:
+            return own  # the cluster, its software: one object, shown as ``fields`` asks
         return (*own, *(("name",) if "name" in resource.fields else ()))
 
     # -- references --------------------------------------------------------------------
     def _lookup(
         self, target_name: str, ref: Mapping[str, Any], svm_uuid: str | None
     ) -> Record | None:
+        # Stored records: what names a record (uuid, name, id, SVM) is stored as shown.
         found: list[Record] = self.cached(
-            ("records", target_name), lambda: self.records_of(target_name)
+            ("stored", target_name), lambda: list(self._stored(target_name))
         )
         if ref.get("uuid") is not None:
             # By uuid through an index: rendering N records that refer to N others stays O(N).
@@ -448,8 +492,11 @@ class Store:
         names), so an igroup named in a LUN map is the one of that map's SVM.
         """
         refs = sorted(resource.references.items(), key=lambda item: item[0] != "svm")
-        codes = self.behaviour(resource).unknown_reference
+        behaviour = self.behaviour(resource)
+        codes = behaviour.unknown_reference
         for field, target_name in refs:
+            if field in behaviour.unchecked:
+                continue
             scope = None if field == "svm" else (svm_uuid or get_path(data, "svm.uuid"))
             try:
                 self._resolve_at(data, field.split("."), field, target_name, scope)
@@ -533,14 +580,23 @@ class Store:
         own = self.behaviour(target.resource).params.get(method, frozenset())
         self.sync(target.resource.name)
         self._check_parents(target)
+        if method in ("POST", "PATCH") and body is not None and not isinstance(body, Mapping):
+            # checked after the path and query: a 404 or an unknown argument comes first
+            if method == "POST" or target.is_record:
+                if target.is_record:
+                    self._find(target)
+                _check_write_params(params, _WRITE_PARAMS | own, ())
+            raise bad_value("body", "The request body must be a JSON object.")
         if method == "POST":
             _check_write_params(params, _WRITE_PARAMS | own, ())
             return self._plan_post(operation, target, body or {}, preset)
         if target.is_record:
-            _check_write_params(params, _WRITE_PARAMS | own, ())
             key, _ = self._find(target)
+            _check_write_params(params, _WRITE_PARAMS | own, ())
             if method == "PATCH":
                 return self._plan_patch(operation, target, [key], body, params)
+            if body:
+                raise bad_value("body", "A DELETE takes no request body.")
             return self._plan_delete(operation, target, [key], params)
         return self._plan_bulk(operation, target, body, params)
 
@@ -554,10 +610,12 @@ class Store:
         resource = target.resource
         behaviour = self.behaviour(resource)
         data = self._checked(resource, body, "post")
+        self._check_path_references(target, data)
         for name, value in [*target.keys, *preset.items()]:
             _set_path(data, name, value)
         check_required(resource, data, target.key_names, behaviour.required_post)
         self._resolve(resource, data)
+        referred = self._referred(resource, data)
         behaviour.prepare_post(self, data)
         if resource.singleton and "GET" not in {
             o.method for o in self.spec.operations_on(target.template)
@@ -575,20 +633,66 @@ class Store:
             table = self.tables.setdefault(table_name, {})
             if self.generation != generation:
                 raise EffectError(*_GONE)
+            if any(self._lookup(kind, {"uuid": uuid}, None) is None for kind, uuid in referred):
+                raise EffectError(*_GONE)  # a record it names went meanwhile
             if key in table and not behaviour.make_room(self, key, record, True):
                 raise EffectError(*_DUPLICATE)
+            try:
+                self._refuse_duplicate(resource, key, record, besides=key)
+            except ApiError:
+                raise EffectError(*_DUPLICATE) from None
             table[key] = copy.deepcopy(record)
             behaviour.applied(self, "post", table[key])
 
         return WritePlan(
             description=f"POST {target.path}",
             effect=self._locked(apply),
-            location=href,
-            svm=self._svm_of(record),
+            location=behaviour.location(self, record) or href,
+            svm=self._job_svm(resource, record),
             success_status=201,
             asynchronous=operation.is_async,
-            records=(self.render(resource, record),),
+            records=(
+                (self.render(resource, record),)
+                if parse_bool(self.query, "return_records", False)
+                else ()
+            ),
         )
+
+    def _check_path_references(self, target: Target, data: Mapping[str, Any]) -> None:
+        """400 when the body names another record than the path's parent (a snapshot POST
+        naming another volume than the one in its path)."""
+        for name, value in target.keys:
+            owner, _, leaf = name.rpartition(".")
+            kind = target.resource.references.get(owner)
+            ref = data.get(owner) if "." not in owner else None
+            if kind is None or not isinstance(ref, Mapping):
+                continue
+            given = [k for k in _IDENTITY if ref.get(k) is not None]
+            if not given:
+                continue
+            found = self._lookup(kind, ref, None)
+            if found is None or str(found.get(leaf)) != value:
+                raise bad_value(
+                    f"{owner}.{given[0]}",
+                    f'Field "{owner}" does not match the {owner} in the request path.',
+                )
+
+    def _referred(self, resource: ResourceSpec, data: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(resource, uuid)`` of the records ``data``'s checked references name."""
+        found: list[tuple[str, str]] = []
+        unchecked = self.behaviour(resource).unchecked
+        for field, kind in resource.references.items():
+            if field in unchecked:
+                continue
+            refs = get_path(data, field)
+            for ref in refs if isinstance(refs, list) else [refs]:
+                if isinstance(ref, Mapping) and isinstance(ref.get("uuid"), str):
+                    found.append((kind, ref["uuid"]))
+        return found
+
+    def _job_svm(self, resource: ResourceSpec, record: Mapping[str, Any]) -> Record | None:
+        own = self.behaviour(resource).job_svm(self, dict(record))
+        return own if own is not None else self._svm_of(record)
 
     def _plan_action(self, operation: Operation, target: Target, data: Record) -> WritePlan:
         """A POST on a path ONTAP takes no GET on (a rekey, a restore, a ping): it acts on the
@@ -670,11 +774,13 @@ class Store:
         params: Mapping[str, str],
     ) -> WritePlan:
         resource = target.resource
-        changes = self._checked(resource, body or {}, "patch")
+        checked = self._checked(resource, body or {}, "patch")
         current = self.tables.get(resource.name, {})
         behaviour = self.behaviour(resource)
+        each: dict[tuple[str, ...], Record] = {}
         for key in keys:
             record = current.get(key, {})
+            changes = each[key] = copy.deepcopy(checked) if len(keys) > 1 else checked
             self._resolve(resource, changes, get_path(record, "svm.uuid"))
             behaviour.prepare_patch(self, record, changes)
             if "name" in changes:
@@ -683,6 +789,11 @@ class Store:
                 self._refuse_duplicate(resource, key, merged, besides=key)
 
         def change(table: dict[tuple[str, ...], Record], key: tuple[str, ...]) -> None:
+            changes = each[key]
+            if "name" in changes:  # a duplicate created meanwhile: refused, nothing applied
+                merged = copy.deepcopy(table[key])
+                deep_merge(merged, changes)
+                self._refuse_duplicate(resource, key, merged, besides=key)
             deep_merge(table[key], changes)
             behaviour.applied(self, "patch", table[key])
 
@@ -739,7 +850,11 @@ class Store:
                     raise EffectError(refused.message, int(refused.code)) from None
 
         current = self.tables.get(table_name, {})
-        svm = self._svm_of(current[keys[0]]) if keys and keys[0] in current else None
+        svm = (
+            self._job_svm(target.resource, current[keys[0]])
+            if keys and keys[0] in current
+            else None
+        )
         return WritePlan(
             description=f"{operation.method} {target.path}",
             effect=self._locked(apply),
@@ -786,8 +901,10 @@ class Store:
     ) -> Record:
         """``body`` as the deep rules spell it, checked against the declaration."""
         raw = expand_dotted(body)
-        self.behaviour(resource).prepare_body(self, raw, method)
-        return check_body(resource, raw, "load" if self.loading and method == "post" else method)
+        behaviour = self.behaviour(resource)
+        behaviour.prepare_body(self, raw, method)
+        taking = widened(resource, behaviour.takes, behaviour.extra_fields)
+        return check_body(taking, raw, "load" if self.loading and method == "post" else method)
 
     def _svm_of(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
         """The SVM a job on ``record`` shows: its uuid and name (an SVM's own objects hold
