@@ -211,9 +211,6 @@ class _Rest:
     collection: str
     jobs: frozenset[str] = field(default_factory=frozenset)
     record: str | None = None
-    #: The SVM-keyed resource the collection lives under, created with the first record
-    #: (``vserver fpolicy ...`` commands need no FPolicy configuration first: INFERRED).
-    parent: str | None = None
 
     def record_path(self, record: Mapping[str, Any]) -> str:
         if self.record is None:
@@ -230,13 +227,6 @@ class _Rest:
         svm = next((r for r in rest_records(sim, "Svm") if r.get("name") == name), None)
         if svm is None:
             raise bad_value("vserver", f'Vserver "{name}" does not exist.')
-        if self.parent is not None:
-            store = sim.store
-            with store.lock:
-                table = store.tables.get(self.parent, {})
-                if not any(get_path(r, "svm.uuid") == svm["uuid"] for r in table.values()):
-                    owner = {"svm": {"name": name, "uuid": svm["uuid"]}}
-                    store.insert(store.spec.resources[self.parent], owner)
         return self.collection.replace("{svm.uuid}", str(svm["uuid"]))
 
     def rows(self, sim: Simulator) -> list[Record]:
@@ -786,7 +776,6 @@ FPOLICY_ENGINES = _Rest(
     "FpolicyEngine",
     "/api/protocols/fpolicy/{svm.uuid}/engines",
     record="/api/protocols/fpolicy/{svm.uuid}/engines/{name}",
-    parent="Fpolicy",
 )
 FPOLICY_ENGINE_FIELDS: Mapping[str, Field] = {
     "vserver": Field("svm.name"),
@@ -814,7 +803,6 @@ FPOLICY_EVENTS = _Rest(
     "FpolicyEvent",
     "/api/protocols/fpolicy/{svm.uuid}/events",
     record="/api/protocols/fpolicy/{svm.uuid}/events/{name}",
-    parent="Fpolicy",
 )
 FPOLICY_EVENT_FIELDS: Mapping[str, Field] = {
     "vserver": Field("svm.name"),
