@@ -416,7 +416,7 @@ def test_every_command_documents_itself_and_takes_get_or_a_write() -> None:
         assert set(command.keys) <= set(command.fields), path
 
 
-@pytest.mark.parametrize("path", ["ucadmin", "vserver/fpolicy/policy", "storage/disk/assign"])
+@pytest.mark.parametrize("path", ["ucadmin", "network/bgp/config", "storage/disk/assign"])
 def test_a_command_ontap_has_but_the_simulator_does_not_model_is_refused_as_such(
     api: FlaskClient, path: str
 ) -> None:
@@ -573,3 +573,67 @@ def test_fpolicy_engines_and_events_are_the_rest_records(api: FlaskClient) -> No
     path = f"{CLI}/vserver/fpolicy/policy/event?vserver=vs0&event-name=ev1"
     assert call(api, "DELETE", path)[1] == {"num_records": 1}
     assert records(api, f"/api/protocols/fpolicy/{vs0}/events") == []
+
+
+def test_fpolicy_policies_and_scopes_are_the_rest_policies(api: FlaskClient) -> None:
+    # na_ontap_fpolicy_policy, na_ontap_fpolicy_scope: the CLI creates a disabled policy
+    # without scope or priority (REST's POST requires both), then its scope.
+    policy_path = f"{CLI}/vserver/fpolicy/policy"
+    event = {
+        "vserver": "vs0",
+        "event-name": "ev1",
+        "protocol": "cifs",
+        "file-operations": ["write"],
+    }
+    assert call(api, "POST", f"{policy_path}/event", event)[0] == 201
+    policy = {"vserver": "vs0", "policy-name": "p1", "events": ["ev1"], "is-mandatory": False}
+    missing = {**policy, "events": ["nope"]}
+    assert error(api, "POST", policy_path, missing) == (400, "9764875")
+    assert error(api, "POST", policy_path, {**policy, "engine": "nope"}) == (400, "9764888")
+    assert call(api, "POST", policy_path, policy)[0] == 201
+    assert error(api, "POST", policy_path, policy) == (409, "9765032")
+    fields = "events,engine,allow-privileged-access,is-mandatory,is-passthrough-read-enabled"
+    shown = records(api, f"{policy_path}?vserver=vs0&policy-name=p1&fields={fields}")
+    assert shown == [
+        {
+            "vserver": "vs0",
+            "policy_name": "p1",
+            "events": ["ev1"],
+            "engine": "native",
+            "allow_privileged_access": "no",
+            "is_mandatory": False,
+            "is_passthrough_read_enabled": False,
+        }
+    ]
+    vs0 = records(api, "/api/svm/svms?name=vs0")[0]["uuid"]
+    rest = f"/api/protocols/fpolicy/{vs0}/policies/p1?fields=*"
+    status, answer = call(api, "GET", rest)
+    assert status == 200 and answer["enabled"] is False and "scope" not in answer
+    assert call(api, "PATCH", f"{policy_path}?vserver=vs0&policy-name=p1", {"is_mandatory": True})[
+        1
+    ] == {"num_records": 1}
+    assert call(api, "GET", rest)[1]["mandatory"] is True
+    # The scope: none until created, then REST's scope.
+    scope_path = f"{policy_path}/scope"
+    assert records(api, f"{scope_path}?vserver=vs0") == []
+    scope = {"vserver": "vs0", "policy-name": "p1", "volumes-to-include": ["v1", "v2"]}
+    scope["check-extensions-on-directories"] = True
+    assert call(api, "POST", scope_path, scope)[0] == 201
+    assert error(api, "POST", scope_path, scope) == (409, "1")
+    assert error(api, "POST", scope_path, {**scope, "policy-name": "p9"}) == (404, "4")
+    assert call(api, "GET", rest)[1]["scope"] == {
+        "include_volumes": ["v1", "v2"],
+        "check_extensions_on_directories": True,
+    }
+    query = "vserver=vs0&policy-name=p1"
+    flags = "is-file-extension-check-on-directories-enabled,volumes-to-include,shares-to-include"
+    row = records(api, f"{scope_path}?{query}&fields={flags}")[0]
+    assert row["volumes_to_include"] == ["v1", "v2"] and "shares_to_include" not in row
+    assert row["is_file_extension_check_on_directories_enabled"] is True
+    patch = {"volumes_to_include": ["v1"], "shares_to_exclude": ["s1"]}
+    assert call(api, "PATCH", f"{scope_path}?{query}", patch)[1] == {"num_records": 1}
+    assert call(api, "GET", rest)[1]["scope"]["include_volumes"] == ["v1"]
+    assert call(api, "DELETE", f"{scope_path}?{query}")[1] == {"num_records": 1}
+    assert "scope" not in call(api, "GET", rest)[1]
+    assert call(api, "DELETE", f"{policy_path}?{query}")[1] == {"num_records": 1}
+    assert call(api, "GET", rest)[0] == 404

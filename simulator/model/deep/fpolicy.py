@@ -26,7 +26,7 @@ from .common import value_at as get_path
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["create_policy"]
+__all__ = ["clear_scope", "create_policy", "set_events"]
 
 Record = dict[str, Any]
 #: The SVM's FPolicy objects the configuration shows, by its field and their resource.
@@ -179,3 +179,25 @@ def create_policy(store: Store, data: Record) -> None:
         data.setdefault("mandatory", True)
         data.setdefault("engine", {"name": NATIVE})
         store.insert(store.spec.resources["FpolicyPolicy"], data)
+
+
+def _policy(store: Store, svm: str, name: str) -> Record:
+    found = next((r for r in _of_svm(store, "FpolicyPolicy", svm) if r.get("name") == name), None)
+    if found is None:
+        raise ApiError(404, "4", f'FPolicy policy "{name}" does not exist.', "name")
+    return found
+
+
+def set_events(store: Store, svm: str, name: str, events: list[Record]) -> None:
+    """``vserver fpolicy policy modify -events``: the policy monitors these events (each must
+    exist, as for a create)."""
+    with store.lock:
+        record = _policy(store, svm, name)
+        _check_policy(store, {**record, "events": events})
+        record["events"] = copy.deepcopy(events)
+
+
+def clear_scope(store: Store, svm: str, name: str) -> None:
+    """``vserver fpolicy policy scope delete``: the policy has no scope any more."""
+    with store.lock:
+        _policy(store, svm, name).pop("scope", None)
