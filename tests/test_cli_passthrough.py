@@ -497,18 +497,16 @@ def test_broadcast_domain_remove_ports_takes_the_ports_out_of_the_rest_domain() 
     assert error(api, "PATCH", path, {"ports": ["cluster1-01:e0c"]}) == (404, "4")
 
 
-SID = "S-1-5-21-256008430-3394229847-3930036330-1001"
-
-
 def test_cifs_local_users_are_the_rest_local_users(sim: Simulator, api: FlaskClient) -> None:
     # na_ontap_cifs_local_user_modify reads and modifies a user through the CLI.
     cifs = {"svm": {"name": "vs0"}, "name": "CIFS1", "workgroup": "WG"}
     assert call(api, "POST", "/api/protocols/cifs/services?return_timeout=5", cifs)[0] == 201
-    vs0 = records(api, "/api/svm/svms?name=vs0")[0]["uuid"]
-    user = {"svm": {"name": "vs0", "uuid": vs0}, "name": "CIFS1\\u1", "sid": SID}
-    user["account_disabled"] = False
-    with sim.store.lock:  # as a scenario's users are (REST's POST takes a password and makes a sid)
-        sim.store.insert(sim.store.spec.resources["LocalCifsUser"], user)
+    user = {"svm": {"name": "vs0"}, "name": "CIFS1\\u1", "password": "Netapp1!x"}
+    assert call(api, "POST", "/api/protocols/cifs/local-users", user)[0] == 201
+    by_cli = {"vserver": "vs0", "user-name": "CIFS1\\u2", "password": "Netapp1!x"}
+    assert call(api, "POST", f"{CLI}/vserver/cifs/users-and-groups/local-user", by_cli)[0] == 201
+    sids = [u["sid"] for u in records(api, "/api/protocols/cifs/local-users?fields=sid")]
+    assert [sid.rsplit("-", 1)[1] for sid in sids] == ["1000", "1001"]
     query = "vserver=vs0&user-name=CIFS1\\u1"
     fields = "fields=user-name,full-name,is-account-disabled,description"
     shown = records(api, f"{CLI}/vserver/cifs/users-and-groups/local-user?{query}&{fields}")
@@ -616,7 +614,8 @@ def test_fpolicy_policies_and_scopes_are_the_rest_policies(api: FlaskClient) -> 
     # The scope: none until created, then REST's scope.
     scope_path = f"{policy_path}/scope"
     assert records(api, f"{scope_path}?vserver=vs0") == []
-    scope = {"vserver": "vs0", "policy-name": "p1", "volumes-to-include": ["v1", "v2"]}
+    scope: dict[str, Any] = {"vserver": "vs0", "policy-name": "p1"}
+    scope["volumes-to-include"] = ["v1", "v2"]
     scope["check-extensions-on-directories"] = True
     assert call(api, "POST", scope_path, scope)[0] == 201
     assert error(api, "POST", scope_path, scope) == (409, "1")

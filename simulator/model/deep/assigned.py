@@ -68,6 +68,10 @@ class LocalCifsUsers(_LocalAccount):
 
     resource = "LocalCifsUser"
 
+    def prepare_post(self, store: Store, data: Record) -> None:
+        super().prepare_post(store, data)
+        data.setdefault("account_disabled", False)
+
 
 @register
 class LocalCifsGroups(_LocalAccount):
