@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from .errors import ApiError, bad_value, not_found
 from .jobs import EffectError
+from .model.body import check_body
 from .query import get_path, matches, parse_fields, parse_int
 
 if TYPE_CHECKING:
@@ -211,9 +212,6 @@ class _Rest:
     collection: str
     jobs: frozenset[str] = field(default_factory=frozenset)
     record: str | None = None
-    #: The SVM-keyed resource the collection lives under, created with the first record
-    #: (``vserver fpolicy ...`` commands need no FPolicy configuration first: INFERRED).
-    parent: str | None = None
 
     def record_path(self, record: Mapping[str, Any]) -> str:
         if self.record is None:
@@ -230,13 +228,6 @@ class _Rest:
         svm = next((r for r in rest_records(sim, "Svm") if r.get("name") == name), None)
         if svm is None:
             raise bad_value("vserver", f'Vserver "{name}" does not exist.')
-        if self.parent is not None:
-            store = sim.store
-            with store.lock:
-                table = store.tables.get(self.parent, {})
-                if not any(get_path(r, "svm.uuid") == svm["uuid"] for r in table.values()):
-                    owner = {"svm": {"name": name, "uuid": svm["uuid"]}}
-                    store.insert(store.spec.resources[self.parent], owner)
         return self.collection.replace("{svm.uuid}", str(svm["uuid"]))
 
     def rows(self, sim: Simulator) -> list[Record]:
@@ -786,7 +777,6 @@ FPOLICY_ENGINES = _Rest(
     "FpolicyEngine",
     "/api/protocols/fpolicy/{svm.uuid}/engines",
     record="/api/protocols/fpolicy/{svm.uuid}/engines/{name}",
-    parent="Fpolicy",
 )
 FPOLICY_ENGINE_FIELDS: Mapping[str, Field] = {
     "vserver": Field("svm.name"),
@@ -814,7 +804,6 @@ FPOLICY_EVENTS = _Rest(
     "FpolicyEvent",
     "/api/protocols/fpolicy/{svm.uuid}/events",
     record="/api/protocols/fpolicy/{svm.uuid}/events/{name}",
-    parent="Fpolicy",
 )
 FPOLICY_EVENT_FIELDS: Mapping[str, Field] = {
     "vserver": Field("svm.name"),
@@ -832,6 +821,195 @@ FPOLICY_EVENT_FIELDS: Mapping[str, Field] = {
     ),
     "volume_operation": Field("volume_monitoring", to_rest=lambda v: _boolean(v)),
 }
+
+
+FPOLICY_POLICIES = _Rest(
+    "FpolicyPolicy",
+    "/api/protocols/fpolicy/{svm.uuid}/policies",
+    record="/api/protocols/fpolicy/{svm.uuid}/policies/{name}",
+)
+
+
+def _yes_no(value: Any) -> str:
+    return "yes" if _boolean(value) else "no"
+
+
+FPOLICY_POLICY_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("svm.name"),
+    "policy_name": Field("name"),
+    "events": Field(
+        show=lambda r: [e.get("name") for e in r.get("events") or []],
+        key="events",
+        to_rest=lambda v: [{"name": name} for name in _as_list(v)],
+    ),
+    "engine": Field("engine.name"),
+    "is_mandatory": Field(
+        "mandatory", show=lambda r: r.get("mandatory", True), to_rest=lambda v: _boolean(v)
+    ),
+    "allow_privileged_access": Field(
+        show=lambda r: _yes_no(r.get("allow_privileged_access", False)),
+        key="allow_privileged_access",
+        to_rest=lambda v: _boolean(v),
+    ),
+    "privileged_user_name": Field("privileged_user"),
+    "is_passthrough_read_enabled": Field(
+        "passthrough_read",
+        show=lambda r: r.get("passthrough_read", False),
+        to_rest=lambda v: _boolean(v),
+    ),
+    "status": ro(show=lambda r: "on" if r.get("enabled") else "off"),
+}
+
+
+def _create_policy(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``vserver fpolicy policy create``: a disabled policy, without scope or priority."""
+    from .model.deep.fpolicy import create_policy
+
+    body = _rest_body(command, args, allowed=[n for n in command.fields if n != "status"])
+    FPOLICY_POLICIES.collection_for(sim, body)  # the SVM exists
+    if not body.get("events"):
+        raise bad_value("events", 'Missing value for required field "events".')
+    svm = next(r for r in rest_records(sim, "Svm") if r.get("name") == args.get("vserver"))
+    body = check_body(sim.store.spec.resources["FpolicyPolicy"], body, "post")
+    body["svm"] = {"name": svm["name"], "uuid": svm["uuid"]}
+    create_policy(sim.store, body)
+    return Answer(201, {"num_records": 1})
+
+
+def _modify_policy(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``vserver fpolicy policy modify``: a REST PATCH; ``events`` (which REST's PATCH does not
+    take) is set with the checks of a create."""
+    from .model.deep.fpolicy import set_events
+
+    changeable = [n for n in command.fields if n not in command.keys and n != "status"]
+    body = _rest_body(command, args, allowed=changeable)
+    events = body.pop("events", None)
+    for record in selected or []:
+        if events is not None:
+            set_events(sim.store, str(get_path(record, "svm.uuid")), record["name"], events)
+        if body:
+            _plan_and_apply(sim, "PATCH", FPOLICY_POLICIES.record_path(record), dict(body))
+    return Answer(200, {"num_records": len(selected or [])})
+
+
+#: ``vserver fpolicy policy scope``'s fields: the policy's ``scope``.
+_SCOPE_LISTS = {
+    "volumes_to_include": "include_volumes",
+    "volumes_to_exclude": "exclude_volumes",
+    "shares_to_include": "include_shares",
+    "shares_to_exclude": "exclude_shares",
+    "export_policies_to_include": "include_export_policies",
+    "export_policies_to_exclude": "exclude_export_policies",
+    "file_extensions_to_include": "include_extension",
+    "file_extensions_to_exclude": "exclude_extension",
+}
+_SCOPE_FLAGS = {
+    "is_file_extension_check_on_directories_enabled": "check_extensions_on_directories",
+    "check_extensions_on_directories": "check_extensions_on_directories",
+    "is_monitoring_of_objects_with_no_extension_enabled": "object_monitoring_with_no_extension",
+}
+
+
+def _at(record: Record, path: str) -> Any:
+    found = get_path(record, path)
+    return None if found is _ABSENT else found
+
+
+def _scope_list(rest: str) -> Field:
+    return Field(
+        show=lambda r: list(_at(r, f"scope.{rest}") or []) or None,
+        key=f"scope.{rest}",
+        to_rest=_as_list,
+    )
+
+
+def _scope_flag(rest: str) -> Field:
+    return Field(
+        show=lambda r: _at(r, f"scope.{rest}") is True,
+        key=f"scope.{rest}",
+        to_rest=lambda v: _boolean(v),
+    )
+
+
+FPOLICY_SCOPE_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("svm.name"),
+    "policy_name": Field("name"),
+    **{cli: _scope_list(rest) for cli, rest in _SCOPE_LISTS.items()},
+    **{cli: _scope_flag(rest) for cli, rest in _SCOPE_FLAGS.items()},
+}
+
+
+def _scoped(sim: Simulator) -> list[Record]:
+    return [r for r in FPOLICY_POLICIES.rows(sim) if r.get("scope")]
+
+
+def _scope_policy(sim: Simulator, args: Record) -> Record:
+    policy = next(
+        (
+            r
+            for r in FPOLICY_POLICIES.rows(sim)
+            if get_path(r, "svm.name") == args.get("vserver")
+            and r.get("name") == args.get("policy_name")
+        ),
+        None,
+    )
+    if policy is None:
+        raise ApiError(
+            404, "4", f'FPolicy policy "{args.get("policy_name")}" does not exist.', "policy_name"
+        )
+    return policy
+
+
+def _create_scope(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``vserver fpolicy policy scope create``: the policy's ``scope`` (a REST PATCH); a
+    policy that has one already: 409, code 1 (INFERRED)."""
+    policy = _scope_policy(sim, args)
+    if policy.get("scope"):
+        raise ApiError(
+            409,
+            "1",
+            f'The scope of FPolicy policy "{policy["name"]}" already exists.',
+            "policy_name",
+        )
+    fields = [n for n in command.fields if n not in command.keys]
+    body = _rest_body(
+        command, {k: v for k, v in args.items() if k not in command.keys}, allowed=fields
+    )
+    _plan_and_apply(sim, "PATCH", FPOLICY_POLICIES.record_path(policy), body)
+    return Answer(201, {"num_records": 1})
+
+
+def _delete_scope(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``vserver fpolicy policy scope delete``: the policy has no scope any more."""
+    from .model.deep.fpolicy import clear_scope
+
+    for record in selected or []:
+        clear_scope(sim.store, str(get_path(record, "svm.uuid")), record["name"])
+    return Answer(200, {"num_records": len(selected or [])})
 
 
 # -- the recovery queue ------------------------------------------------------------------------
@@ -1017,6 +1195,8 @@ def _commands() -> list[Command]:
     fpolicy_engine = rest_object(FPOLICY_ENGINES, create=tuple(FPOLICY_ENGINE_FIELDS))
     fpolicy_event = rest_object(FPOLICY_EVENTS, create=tuple(FPOLICY_EVENT_FIELDS))
     remove_dcs = rest_object(PREFERRED_DCS, modify=False)
+    fpolicy_policy = rest_object(FPOLICY_POLICIES, modify=False)
+    fpolicy_scope = rest_object(FPOLICY_POLICIES, delete=False)
     return [
         Command(
             "network/port/broadcast-domain/remove-ports",
@@ -1076,6 +1256,26 @@ def _commands() -> list[Command]:
             FPOLICY_EVENTS.rows,
             **fpolicy_event,
             doc="vserver fpolicy policy event: /api/protocols/fpolicy/{svm}/events",
+        ),
+        Command(
+            "vserver/fpolicy/policy",
+            ("vserver", "policy_name"),
+            FPOLICY_POLICY_FIELDS,
+            FPOLICY_POLICIES.rows,
+            post=_create_policy,
+            patch=_modify_policy,
+            delete=fpolicy_policy["delete"],
+            doc="vserver fpolicy policy: /api/protocols/fpolicy/{svm}/policies (created disabled)",
+        ),
+        Command(
+            "vserver/fpolicy/policy/scope",
+            ("vserver", "policy_name"),
+            FPOLICY_SCOPE_FIELDS,
+            _scoped,
+            post=_create_scope,
+            patch=fpolicy_scope["patch"],
+            delete=_delete_scope,
+            doc="vserver fpolicy policy scope: the policy's scope",
         ),
         Command(
             "volume",
@@ -1293,8 +1493,6 @@ NOT_MODELLED = frozenset(
         "storage/disk/removeowner",
         "system/node/autosupport/check/details",
         "ucadmin",
-        "vserver/fpolicy/policy",
-        "vserver/fpolicy/policy/scope",
         "vserver/security/file-directory",
         "vserver/security/file-directory/apply",
         "vserver/security/file-directory/ntfs",

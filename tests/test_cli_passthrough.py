@@ -416,7 +416,7 @@ def test_every_command_documents_itself_and_takes_get_or_a_write() -> None:
         assert set(command.keys) <= set(command.fields), path
 
 
-@pytest.mark.parametrize("path", ["ucadmin", "vserver/fpolicy/policy", "storage/disk/assign"])
+@pytest.mark.parametrize("path", ["ucadmin", "network/bgp/config", "storage/disk/assign"])
 def test_a_command_ontap_has_but_the_simulator_does_not_model_is_refused_as_such(
     api: FlaskClient, path: str
 ) -> None:
@@ -497,18 +497,16 @@ def test_broadcast_domain_remove_ports_takes_the_ports_out_of_the_rest_domain() 
     assert error(api, "PATCH", path, {"ports": ["cluster1-01:e0c"]}) == (404, "4")
 
 
-SID = "S-1-5-21-256008430-3394229847-3930036330-1001"
-
-
 def test_cifs_local_users_are_the_rest_local_users(sim: Simulator, api: FlaskClient) -> None:
     # na_ontap_cifs_local_user_modify reads and modifies a user through the CLI.
     cifs = {"svm": {"name": "vs0"}, "name": "CIFS1", "workgroup": "WG"}
     assert call(api, "POST", "/api/protocols/cifs/services?return_timeout=5", cifs)[0] == 201
-    vs0 = records(api, "/api/svm/svms?name=vs0")[0]["uuid"]
-    user = {"svm": {"name": "vs0", "uuid": vs0}, "name": "CIFS1\\u1", "sid": SID}
-    user["account_disabled"] = False
-    with sim.store.lock:  # as a scenario's users are (REST's POST takes a password and makes a sid)
-        sim.store.insert(sim.store.spec.resources["LocalCifsUser"], user)
+    user = {"svm": {"name": "vs0"}, "name": "CIFS1\\u1", "password": "Netapp1!x"}
+    assert call(api, "POST", "/api/protocols/cifs/local-users", user)[0] == 201
+    by_cli = {"vserver": "vs0", "user-name": "CIFS1\\u2", "password": "Netapp1!x"}
+    assert call(api, "POST", f"{CLI}/vserver/cifs/users-and-groups/local-user", by_cli)[0] == 201
+    sids = [u["sid"] for u in records(api, "/api/protocols/cifs/local-users?fields=sid")]
+    assert [sid.rsplit("-", 1)[1] for sid in sids] == ["1000", "1001"]
     query = "vserver=vs0&user-name=CIFS1\\u1"
     fields = "fields=user-name,full-name,is-account-disabled,description"
     shown = records(api, f"{CLI}/vserver/cifs/users-and-groups/local-user?{query}&{fields}")
@@ -573,3 +571,68 @@ def test_fpolicy_engines_and_events_are_the_rest_records(api: FlaskClient) -> No
     path = f"{CLI}/vserver/fpolicy/policy/event?vserver=vs0&event-name=ev1"
     assert call(api, "DELETE", path)[1] == {"num_records": 1}
     assert records(api, f"/api/protocols/fpolicy/{vs0}/events") == []
+
+
+def test_fpolicy_policies_and_scopes_are_the_rest_policies(api: FlaskClient) -> None:
+    # na_ontap_fpolicy_policy, na_ontap_fpolicy_scope: the CLI creates a disabled policy
+    # without scope or priority (REST's POST requires both), then its scope.
+    policy_path = f"{CLI}/vserver/fpolicy/policy"
+    event = {
+        "vserver": "vs0",
+        "event-name": "ev1",
+        "protocol": "cifs",
+        "file-operations": ["write"],
+    }
+    assert call(api, "POST", f"{policy_path}/event", event)[0] == 201
+    policy = {"vserver": "vs0", "policy-name": "p1", "events": ["ev1"], "is-mandatory": False}
+    missing = {**policy, "events": ["nope"]}
+    assert error(api, "POST", policy_path, missing) == (400, "9764875")
+    assert error(api, "POST", policy_path, {**policy, "engine": "nope"}) == (400, "9764888")
+    assert call(api, "POST", policy_path, policy)[0] == 201
+    assert error(api, "POST", policy_path, policy) == (409, "9765032")
+    fields = "events,engine,allow-privileged-access,is-mandatory,is-passthrough-read-enabled"
+    shown = records(api, f"{policy_path}?vserver=vs0&policy-name=p1&fields={fields}")
+    assert shown == [
+        {
+            "vserver": "vs0",
+            "policy_name": "p1",
+            "events": ["ev1"],
+            "engine": "native",
+            "allow_privileged_access": "no",
+            "is_mandatory": False,
+            "is_passthrough_read_enabled": False,
+        }
+    ]
+    vs0 = records(api, "/api/svm/svms?name=vs0")[0]["uuid"]
+    rest = f"/api/protocols/fpolicy/{vs0}/policies/p1?fields=*"
+    status, answer = call(api, "GET", rest)
+    assert status == 200 and answer["enabled"] is False and "scope" not in answer
+    assert call(api, "PATCH", f"{policy_path}?vserver=vs0&policy-name=p1", {"is_mandatory": True})[
+        1
+    ] == {"num_records": 1}
+    assert call(api, "GET", rest)[1]["mandatory"] is True
+    # The scope: none until created, then REST's scope.
+    scope_path = f"{policy_path}/scope"
+    assert records(api, f"{scope_path}?vserver=vs0") == []
+    scope: dict[str, Any] = {"vserver": "vs0", "policy-name": "p1"}
+    scope["volumes-to-include"] = ["v1", "v2"]
+    scope["check-extensions-on-directories"] = True
+    assert call(api, "POST", scope_path, scope)[0] == 201
+    assert error(api, "POST", scope_path, scope) == (409, "1")
+    assert error(api, "POST", scope_path, {**scope, "policy-name": "p9"}) == (404, "4")
+    assert call(api, "GET", rest)[1]["scope"] == {
+        "include_volumes": ["v1", "v2"],
+        "check_extensions_on_directories": True,
+    }
+    query = "vserver=vs0&policy-name=p1"
+    flags = "is-file-extension-check-on-directories-enabled,volumes-to-include,shares-to-include"
+    row = records(api, f"{scope_path}?{query}&fields={flags}")[0]
+    assert row["volumes_to_include"] == ["v1", "v2"] and "shares_to_include" not in row
+    assert row["is_file_extension_check_on_directories_enabled"] is True
+    patch = {"volumes_to_include": ["v1"], "shares_to_exclude": ["s1"]}
+    assert call(api, "PATCH", f"{scope_path}?{query}", patch)[1] == {"num_records": 1}
+    assert call(api, "GET", rest)[1]["scope"]["include_volumes"] == ["v1"]
+    assert call(api, "DELETE", f"{scope_path}?{query}")[1] == {"num_records": 1}
+    assert "scope" not in call(api, "GET", rest)[1]
+    assert call(api, "DELETE", f"{policy_path}?{query}")[1] == {"num_records": 1}
+    assert call(api, "GET", rest)[0] == 404

@@ -45,7 +45,7 @@ from .spec import ApiSpec, Operation, ResourceSpec
 if TYPE_CHECKING:
     from ..jobs import JobEngine, JobScript
 
-__all__ = ["Store", "Target", "deep_merge", "fill_path", "path_variables"]
+__all__ = ["Store", "Target", "assigns_key", "deep_merge", "fill_path", "path_variables"]
 
 Record = dict[str, Any]
 
@@ -62,6 +62,16 @@ _IDENTITY = ("uuid", "name", "id")
 def path_variables(template: str) -> list[str]:
     """The ``{...}`` names of a path template, in order."""
     return _VARIABLE.findall(template)
+
+
+def assigns_key(resource: ResourceSpec, name: str) -> bool:
+    """Whether the store gives a new record key ``name`` when the body has none: an integer
+    (the next free one), a uuid, or a string ONTAP assigns (a key a POST cannot set, such as
+    a SnapLock litigation's ``id``: a uuid string, INFERRED) unless a deep model fills it."""
+    field = resource.fields.get(name)
+    if name.rsplit(".", 1)[-1] == "uuid":
+        return True
+    return field is not None and (field.type == "integer" or not field.post)
 
 
 def fill_path(template: str, values: Sequence[str]) -> str:
@@ -724,7 +734,6 @@ class Store:
                 if name in given:
                     raise bad_value(name, f'Missing value for required field "{name}".')
                 field = resource.fields.get(name)
-                leaf = name.rsplit(".", 1)[-1]
                 if field is not None and field.type == "integer":
                     counter = self._ids.setdefault(resource.name, itertools.count(1))
                     value = next(counter)
@@ -733,7 +742,7 @@ class Store:
                         for r in self.tables.get(resource.name, {}).values()
                     ):
                         value = next(counter)
-                elif leaf == "uuid":
+                elif assigns_key(resource, name):
                     value = str(uuidlib.uuid4())
                 else:
                     raise bad_value(name, f'Missing value for required field "{name}".')

@@ -7,7 +7,9 @@ platform's comes first: its seed loads the starting inventory the others build o
 from __future__ import annotations
 
 from . import (
+    assigned,  # noqa: F401
     dp,  # noqa: F401
+    fpolicy,  # noqa: F401
     nas,  # noqa: F401
     network,  # noqa: F401
     platform,  # noqa: F401
