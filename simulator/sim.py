@@ -1,8 +1,8 @@
 """The :class:`Simulator`: one fake cluster (clock, jobs, objects, scripts, faults, journal).
 
 This is the Python API the contract names, and the engine behind both the HTTP layer
-(:mod:`simulator.app`) and direct unit tests. It never imports Flask at module level: ``.app``
-builds the WSGI application on first use.
+(:mod:`simulator.web`) and direct unit tests. It imports neither Flask nor the HTTP layer:
+``.app`` builds the WSGI application on first use, through :attr:`Simulator.app_factory`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import os
 import threading
 import uuid as uuidlib
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from .clock import Clock, ClockMode, VirtualClock, make_clock
@@ -30,7 +30,7 @@ from .jobs import DEFAULT_SCRIPT, EffectError, JobEngine, JobScript, ScriptError
 from .journal import JOURNAL_BODY_BYTES, JOURNAL_BYTES, retained_bytes
 from .model.body import check_body
 from .model.plan import WritePlan
-from .model.routes import Routes, method_not_allowed, unmodelled
+from .model.routes import Routes, method_not_allowed, shared_routes, unmodelled
 from .model.spec import load_spec
 from .model.store import Store, Target, fill_path, path_variables
 from .query import parse_bool, parse_int
@@ -241,6 +241,10 @@ class Simulator:
     ``journal_limit`` entries and ``journal_bytes`` of (estimated) memory, dropping the oldest.
     """
 
+    #: Builds :attr:`app`. The package installs the HTTP layer's ``create_app`` here when it
+    #: is imported, so this engine never imports that layer (imports run http -> model -> core).
+    app_factory: ClassVar[Callable[[Simulator], Flask] | None] = None
+
     def __init__(
         self,
         clock: ClockMode | Clock = "virtual",
@@ -424,11 +428,12 @@ class Simulator:
 
     @property
     def app(self) -> Flask:
-        """The WSGI application (built on first use)."""
+        """The WSGI application (built on first use, by :attr:`app_factory`)."""
         if self._app is None:
-            from .app import create_app
-
-            self._app = create_app(self)
+            factory = Simulator.app_factory
+            if factory is None:  # pragma: no cover - the package installs it on import
+                raise RuntimeError("no HTTP layer installed (simulator/__init__.py does it)")
+            self._app = factory(self)
         return self._app
 
     # -- the contract's verbs ------------------------------------------------------------
@@ -603,7 +608,7 @@ class Simulator:
                 if self._routes is None or self._store is None:
                     spec = load_spec()
                     self._store = Store(spec, self.lock, self.inventory.records_of)
-                    self._routes = Routes(spec.operations)
+                    self._routes = shared_routes()
                     self.inventory.holder = self._store.holder
                     self.inventory.released = self._store.release
                     self._store.jobs = self.jobs
