@@ -507,7 +507,7 @@ class _OntapBuilder:
         operation["responses"] = {**answers, **_ERRORS}
 
     def job_actions(self) -> None:
-        """``PATCH /api/cluster/jobs/{uuid}`` takes no body but ``action`` in the query."""
+        """``PATCH /api/cluster/jobs[/{uuid}]`` takes no body but ``action`` in the query."""
         patch = self.paths["/api/cluster/jobs/{uuid}"]["patch"]
         patch.pop("requestBody", None)
         patch["summary"] = "Pauses, resumes or cancels a job"
@@ -524,6 +524,23 @@ class _OntapBuilder:
             )
         ]
         patch["responses"] = {"200": {"description": "OK"}, **_ERRORS}
+        bulk = self.paths["/api/cluster/jobs"]["patch"]
+        bulk.pop("requestBody", None)
+        bulk["summary"] = "Pauses, resumes or cancels the jobs the query selects"
+        bulk["description"] = (
+            "The field filters (at least one) select the retained jobs; the action applies to "
+            "each. A job that refuses it ends the request with its error (as for one job) "
+            "unless continue_on_failure is true. Answers how many jobs took the action."
+        )
+        bulk["parameters"] = [
+            *patch["parameters"],
+            *(
+                _ref(name, "parameters")
+                for name in ("continue_on_failure", "serial_records", "filters")
+            ),
+        ]
+        counted = _object(["num_records"], num_records=_integer(0))
+        bulk["responses"] = {"200": _answer("OK", counted), **_ERRORS}
 
     def build(self) -> None:
         for op in self.spec.operations:

@@ -38,8 +38,6 @@ def classify(sim: Simulator, operation: Operation) -> Coverage:
     path = fill_path(operation.path, ["x"] * len(path_variables(operation.path)))
     method = operation.method
     if operation.path in _JOBS:
-        if (method, operation.path) == ("PATCH", "/api/cluster/jobs"):
-            return Coverage(operation, "not served", "the bulk form of job actions answers 405")
         return Coverage(operation, "deep", "job engine")
     resource = operation.resource
     deep = resource is not None and sim.inventory.records_of(resource) is not None
