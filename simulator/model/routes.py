@@ -2,8 +2,8 @@
 
 Built from operations.tsv, so a path ONTAP documents is never an "unknown path" and a method
 it does not take on a path is a 405 naming the ones it does. The table is shared by every
-Simulator in a process (it never changes) and cheap to start: the rules of each top-level
-group (``/api/cluster/...``, ``/api/storage/...``) are compiled when a request first needs
+Simulator in a process (it never changes) and cheap to start: the rules of each group
+(``/api/cluster/jobs...``, ``/api/storage/volumes...``) are compiled when a request first needs
 them, and a matched operation's declaration (its resource) is looked up only when asked for,
 so a job poll needs neither the whole map nor the compiled API declaration.
 """
@@ -68,11 +68,12 @@ def _rule_text(template: str) -> str:
     return out
 
 
-def _group(path: str) -> str | None:
-    """``cluster`` for ``/api/cluster/jobs``: the table's rules are compiled per group."""
+def _segments(path: str) -> tuple[str, str] | None:
+    """``("storage", "volumes")`` for ``/api/storage/volumes/...``; None off ``/api/``."""
     if not path.startswith("/api/"):
         return None
-    return path[5:].partition("/")[0] or None
+    first, _, rest = path[5:].partition("/")
+    return (first, rest.partition("/")[0]) if first else None
 
 
 def unknown_path(path: str) -> ApiError:
@@ -116,14 +117,23 @@ class Routes:
         resolve: Resolver | None = None,
     ) -> None:
         known: dict[tuple[str, str], Operation] = {}
-        by_group: dict[str, dict[str, set[str]]] = {}
+        pairs: list[tuple[str, str]] = []
         for item in operations:
             if isinstance(item, Operation):
                 known[(item.method, item.path)] = item
-                method, template = item.method, item.path
+                pairs.append((item.method, item.path))
             else:
-                method, template = item
-            group = _group(template) or ""
+                pairs.append(item)
+        # Rules compile per group of the first two segments (``storage/volumes``), or of the
+        # first alone where a template has a variable second (``resource-tags/{value}``).
+        self._wide = frozenset(
+            segments[0]
+            for _, template in pairs
+            if (segments := _segments(template)) is not None and "{" in segments[1]
+        )
+        by_group: dict[str, dict[str, set[str]]] = {}
+        for method, template in pairs:
+            group = self._group(template) or ""
             by_group.setdefault(group, {}).setdefault(template, set()).add(method)
         self._pairs = frozenset(
             (m, t) for g in by_group.values() for t, ms in g.items() for m in ms
@@ -138,8 +148,15 @@ class Routes:
     def __contains__(self, template: str) -> bool:
         return template in self._templates
 
+    def _group(self, path: str) -> str | None:
+        segments = _segments(path)
+        if segments is None:
+            return None
+        first, second = segments
+        return first if first in self._wide else f"{first}/{second}"
+
     def _adapter(self, path: str) -> MapAdapter | None:
-        group = _group(path)
+        group = self._group(path)
         if group is None or group not in self._by_group:
             return None
         adapter = self._adapters.get(group)
