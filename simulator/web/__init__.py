@@ -5,7 +5,8 @@ Everything here is translation: parse the request, call the simulator, render it
 explicit: :mod:`.auth` (Basic auth), :mod:`.faults` (faults before and after a view),
 :mod:`.journal` (journal entries), :mod:`.render` (HAL or plain JSON, status lines, errors),
 :mod:`.parse` (query arguments, JSON bodies), :mod:`.hooks` (what runs around every view),
-:mod:`.ontap` (the ONTAP API, routed by one table) and :mod:`.jobs` (the jobs views).
+:mod:`.ontap` (the ONTAP API, routed by one table), :mod:`.jobs` (the jobs views) and
+:mod:`.fast` (the job poll served below Flask, by the same pieces).
 No request can produce a traceback: unexpected exceptions are recorded on ``sim.errors`` (the
 pytest plugin fails the test that caused them) and answered as ONTAP-style 500s.
 """
@@ -20,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import ApiError
 from ..model.routes import shared_routes
 from .auth import BasicAuth
+from .fast import JobPollFastPath
 from .faults import FaultStage
 from .hooks import Hooks
 from .jobs import JobsView
@@ -63,8 +65,17 @@ def create_app(sim: Simulator) -> Flask:
     # The same table as sim.routes, without loading the API's declaration; its file is read
     # now, not by the first request (which could find the process out of file descriptors).
     shared_routes()
-    ontap = OntapView(sim, shared_routes, JobsView(sim.jobs), faults)
+    jobs = JobsView(sim.jobs)
+    ontap = OntapView(sim, shared_routes, jobs, faults)
     app.add_url_rule("/api/<path:rest>", "ontap", ontap, methods=_API_METHODS)
+    app.wsgi_app = JobPollFastPath(  # type: ignore[method-assign]
+        app.wsgi_app,
+        routes=shared_routes,
+        auth=hooks.auth,
+        faults=sim.faults,
+        jobs=jobs,
+        journal=hooks.journal,
+    )
 
     # The control API, the job board and the CLI passthrough: Flask rules beside /api.
     from ..board import register_ui

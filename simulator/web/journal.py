@@ -4,7 +4,7 @@ query and body with secrets redacted, status, time, client app, fault, job), nev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from flask import Request
@@ -36,23 +36,38 @@ class JournalWriter:
 
     def write(self, request: Request, state: Exchange, status: int | None) -> None:
         """Journal ``request`` (``status`` None: dropped, no answer)."""
-        environ = request.environ
-        entry: dict[str, Any] = {
-            "method": request.method,
-            "path": request.path,
-            "query": redact(query_params(environ)),
-            "status": status,
-            "time": self.now(),
-        }
-        entry.update(self._body(request))
-        client_app = environ.get("HTTP_X_DOT_CLIENT_APP")  # headers.get("X-Dot-Client-App")
-        if client_app:
-            entry["client_app"] = client_app
+        body = self._body(request)
+        entry = self._entry(request.environ, request.method, request.path, status, body)
         if state.fault is not None:
             entry["fault"] = state.fault.kind
         if state.job_uuid:
             entry["job"] = state.job_uuid
         self.record(entry)
+
+    def write_bodiless(self, environ: MutableMapping[str, Any], path: str, status: int) -> None:
+        """Journal a request without a body that drew no fault and started no job."""
+        self.record(self._entry(environ, environ["REQUEST_METHOD"].upper(), path, status, {}))
+
+    def _entry(
+        self,
+        environ: MutableMapping[str, Any],
+        method: str,
+        path: str,
+        status: int | None,
+        body: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "query": redact(query_params(environ)),
+            "status": status,
+            "time": self.now(),
+            **body,
+        }
+        client_app = environ.get("HTTP_X_DOT_CLIENT_APP")  # headers.get("X-Dot-Client-App")
+        if client_app:
+            entry["client_app"] = client_app
+        return entry
 
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
