@@ -27,7 +27,7 @@ from .errors import ApiError, bad_value
 from .faults import FaultRule, FaultSet
 from .files import read_input_file
 from .jobs import DEFAULT_SCRIPT, EffectError, JobEngine, JobScript, ScriptError
-from .journal import JOURNAL_BODY_BYTES, JOURNAL_BYTES, retained_bytes
+from .journal import JOURNAL_BODY_BYTES, JOURNAL_BYTES, Recorded, retained_bytes
 from .model.body import check_body
 from .model.plan import WritePlan
 from .model.routes import Routes, method_not_allowed, shared_routes, unmodelled
@@ -274,7 +274,7 @@ class Simulator:
         self._scenario_scripts: list[dict[str, Any]] = []
         self._scenario_faults: list[dict[str, Any]] = []
         self._scenario_records: dict[str, Any] = {}
-        self._journal: deque[tuple[dict[str, Any], int]] = deque()  # (entry, its size)
+        self._journal: deque[tuple[dict[str, Any] | Recorded, int]] = deque()  # (entry, size)
         self._journal_size = 0
         self.journal_limit = journal_limit
         self.journal_bytes = journal_bytes
@@ -559,29 +559,35 @@ class Simulator:
     def journal(self) -> list[dict[str, Any]]:
         """Requests seen on the ONTAP API, oldest first (no credentials, secrets redacted)."""
         with self.lock:
-            return [dict(entry) for entry, _ in self._journal]
+            kept = [entry for entry, _ in self._journal]
+        return [dict(entry) if isinstance(entry, dict) else entry.decode() for entry in kept]
 
     def latest_requests(self, count: int) -> tuple[list[dict[str, Any]], int]:
-        """The journal's last ``count`` entries, newest first, not copied (a recorded entry
-        never changes: read them, do not edit them), and the journal's length; cheap at any
-        size, unlike :attr:`journal`, which copies every entry under the lock."""
+        """The journal's last ``count`` entries, newest first, and the journal's length; the
+        lock is held only to take them, not to decode them (read them, do not edit them)."""
         with self.lock:
-            latest = itertools.islice(reversed(self._journal), count)
-            return [entry for entry, _ in latest], len(self._journal)
+            latest = list(itertools.islice(reversed(self._journal), count))
+            total = len(self._journal)
+        return [e if isinstance(e, dict) else e.decode() for e, _ in latest], total
 
     def clear_journal(self) -> None:
         with self.lock:
             self._journal.clear()
             self._journal_size = 0
 
-    def record(self, entry: Mapping[str, Any]) -> None:
-        """Append one request to the journal (the HTTP layer calls this).
+    def record(self, entry: Mapping[str, Any] | Recorded) -> None:
+        """Append one request to the journal (the HTTP layer calls this): an entry, or one
+        kept raw and decoded when read.
 
         The oldest entries go first once it holds over ``journal_limit`` entries or
         ``journal_bytes`` (so an entry larger than the whole budget is not kept).
         """
-        kept = dict(entry)
-        size = retained_bytes(kept)
+        kept: dict[str, Any] | Recorded
+        if isinstance(entry, Mapping):
+            kept = dict(entry)
+            size = retained_bytes(kept)
+        else:
+            kept, size = entry, entry.size
         with self.lock:
             journal = self._journal
             journal.append((kept, size))

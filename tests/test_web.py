@@ -164,3 +164,49 @@ def test_plain_json_is_decided_by_accept_once_per_request() -> None:
     hal_first = {"PATH_INFO": "/api/x", "HTTP_ACCEPT": "application/hal+json, application/json"}
     assert not plain_json(hal_first)
     assert not plain_json({"PATH_INFO": "/simulator/x", "HTTP_ACCEPT": "application/json"})
+
+
+# -- the journal: kept raw, decoded and redacted when read ----------------------------------------
+def test_journal_entries_are_decoded_when_read_not_when_recorded(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import simulator.web.journal as journal
+
+    parsed: list[bytes] = []
+    real = journal.parse_json
+
+    def counting(raw: bytes) -> Any:
+        parsed.append(raw)
+        return real(raw)
+
+    monkeypatch.setattr(journal, "parse_json", counting)
+    client = sim.app.test_client()
+    answer = client.post("/api/storage/volumes", json=VOLUME, headers={"Authorization": TOKEN})
+    assert answer.status_code == 202
+    assert parsed == []
+    assert sim.journal[-1]["body"] == VOLUME
+    assert len(parsed) == 1
+
+
+def test_secrets_are_not_readable_from_the_journal_through_any_api(sim: Simulator) -> None:
+    secret = "Sup3r-s3cret"
+    client = sim.app.test_client()
+    auth = {"Authorization": TOKEN}
+    uuid = job(sim)
+    client.get(f"/api/cluster/jobs/{uuid}?password={secret}", headers=auth)  # the fast path
+    client.post(
+        f"/api/svm/svms?passphrase={secret}",
+        json={"name": "vs9", "password": secret, "nested": [{"admin_password": secret}]},
+        headers=auth,
+    )
+    views = [
+        sim.journal,
+        sim.latest_requests(10)[0],
+        client.get("/simulator/requests", headers=auth).json,
+        client.get("/simulator/requests/latest", headers=auth).json,
+        client.get("/simulator/requests/latest?match=svms", headers=auth).json,
+    ]
+    for view in views:
+        text = repr(view)
+        assert secret not in text and TOKEN.split()[1] not in text
+        assert "<redacted>" in text

@@ -22,6 +22,7 @@ __all__ = [
     "NO_LENGTH",
     "json_body",
     "parse_json",
+    "parse_query",
     "path_of",
     "query_params",
     "raw_body",
@@ -37,6 +38,10 @@ _INT_LIMIT = 2**63
 #: CONTENT_LENGTH values (absent, empty, zero) for which werkzeug reads no body at all.
 NO_LENGTH = (None, "", "0")
 _PARAMS_KEY = "ontap_sim.params"
+#: Parsed query strings remembered (each at most ``_PARSED_CHARS`` long).
+_PARSED: dict[str, dict[str, str]] = {}
+_PARSED_MAX = 256
+_PARSED_CHARS = 512
 
 
 def path_of(environ: MutableMapping[str, Any]) -> str:
@@ -45,15 +50,26 @@ def path_of(environ: MutableMapping[str, Any]) -> str:
     return "/" + raw.encode("latin1").decode(errors="replace").lstrip("/")
 
 
+def parse_query(raw: str) -> dict[str, str]:
+    """A WSGI ``QUERY_STRING``'s arguments, decoded as werkzeug's ``Request.args`` (a
+    repeated argument keeps its last value). The caller must not change the dict: a short
+    query's is remembered (pollers repeat theirs), up to :data:`_PARSED_MAX` of them."""
+    found = _PARSED.get(raw)
+    if found is None:
+        query = raw.encode("latin1").decode()
+        found = dict(parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"))
+        if len(raw) <= _PARSED_CHARS:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[raw] = found
+    return found
+
+
 def query_params(environ: MutableMapping[str, Any]) -> dict[str, str]:
-    """Query arguments, decoded as werkzeug's ``Request.args`` (a repeated argument keeps its
-    last value). Parsed once per request (the view and the journal both need them); each call
-    returns its own copy."""
+    """The request's query arguments (:func:`parse_query`); each call returns its own copy."""
     params: dict[str, str] | None = environ.get(_PARAMS_KEY)
     if params is None:
-        query = environ.get("QUERY_STRING", "").encode("latin1").decode()
-        params = dict(parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"))
-        environ[_PARAMS_KEY] = params
+        params = environ[_PARAMS_KEY] = parse_query(environ.get("QUERY_STRING", ""))
     return dict(params)
 
 
