@@ -210,3 +210,20 @@ def test_secrets_are_not_readable_from_the_journal_through_any_api(sim: Simulato
         text = repr(view)
         assert secret not in text and TOKEN.split()[1] not in text
         assert "<redacted>" in text
+
+
+# -- raw bytes in a query string ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "path", ["/api/cluster/jobs/{job}", "/api/cluster", "/simulator/requests", "/simulator/jobs"]
+)
+def test_a_query_string_byte_that_is_not_utf8_is_a_bad_value_not_a_500(
+    sim: Simulator, path: str
+) -> None:
+    """Before: werkzeug raised UnicodeDecodeError parsing the query (500, sim.errors, and the
+    journal could not record the request)."""
+    uuid = job(sim)
+    status, _, data = call(sim.app, environ(path.format(job=uuid), "fields=\xff"))
+    assert status.split()[0] in ("400", "404"), data
+    assert b"%FF" in data or path.startswith("/simulator")  # there: "fields" is unexpected
+    assert sim.errors == []
+    assert all(entry["status"] < 500 for entry in sim.journal)

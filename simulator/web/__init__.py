@@ -27,7 +27,7 @@ from .hooks import Hooks
 from .jobs import JobsView
 from .journal import JournalWriter
 from .ontap import OntapView
-from .parse import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_body, parse_json
+from .parse import MAX_BODY_BYTES, MAX_JSON_DEPTH, SimRequest, json_body, parse_json
 from .render import respond
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ def read_body(*, required: bool) -> dict[str, Any] | None:
 def create_app(sim: Simulator) -> Flask:
     """Build the WSGI application serving ``sim``."""
     app = Flask("simulator")
+    app.request_class = SimRequest
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1  # see parse.raw_body
     # "/x/" routes like "/x" (clients add trailing slashes); "//" is not redirected to "/".
     app.url_map.strict_slashes = False

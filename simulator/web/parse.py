@@ -11,7 +11,9 @@ from urllib.parse import parse_qsl
 
 import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" codec error handler
 from flask import Request
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.utils import cached_property
 
 from ..errors import ApiError, bad_value
 from .exchange import exchange
@@ -20,6 +22,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_JSON_DEPTH",
     "NO_LENGTH",
+    "SimRequest",
     "json_body",
     "parse_json",
     "parse_query",
@@ -38,6 +41,8 @@ _INT_LIMIT = 2**63
 #: CONTENT_LENGTH values (absent, empty, zero) for which werkzeug reads no body at all.
 NO_LENGTH = (None, "", "0")
 _PARAMS_KEY = "ontap_sim.params"
+#: werkzeug's codec error handler: an undecodable byte stays ``%XX``.
+_ERRORS = "werkzeug.url_quote"
 #: Parsed query strings remembered (each at most ``_PARSED_CHARS`` long).
 _PARSED: dict[str, dict[str, str]] = {}
 _PARSED_MAX = 256
@@ -50,14 +55,34 @@ def path_of(environ: MutableMapping[str, Any]) -> str:
     return "/" + raw.encode("latin1").decode(errors="replace").lstrip("/")
 
 
+def _query_text(raw: str) -> str:
+    """``QUERY_STRING`` as text: a raw byte that is not UTF-8 stays percent-encoded, as
+    werkzeug leaves a bad ``%XX`` escape (werkzeug itself raises on such a byte)."""
+    try:
+        data = raw.encode("latin1")  # what a WSGI server puts in QUERY_STRING
+    except UnicodeEncodeError:
+        data = raw.encode("utf-8", "surrogatepass")
+    return data.decode("utf-8", "werkzeug.url_quote")
+
+
+class SimRequest(Request):
+    """Flask's request, whose ``args`` take any query string (the control API's too)."""
+
+    @cached_property
+    def args(self) -> ImmutableMultiDict[str, str]:
+        text = _query_text(self.environ.get("QUERY_STRING", ""))
+        return ImmutableMultiDict(parse_qsl(text, keep_blank_values=True, errors=_ERRORS))
+
+
 def parse_query(raw: str) -> dict[str, str]:
     """A WSGI ``QUERY_STRING``'s arguments, decoded as werkzeug's ``Request.args`` (a
-    repeated argument keeps its last value). The caller must not change the dict: a short
+    repeated argument keeps its last value; raw bytes that are not UTF-8, which werkzeug
+    cannot decode, are percent-encoded). The caller must not change the dict: a short
     query's is remembered (pollers repeat theirs), up to :data:`_PARSED_MAX` of them."""
     found = _PARSED.get(raw)
     if found is None:
-        query = raw.encode("latin1").decode()
-        found = dict(parse_qsl(query, keep_blank_values=True, errors="werkzeug.url_quote"))
+        text = _query_text(raw)
+        found = dict(parse_qsl(text, keep_blank_values=True, errors=_ERRORS))
         if len(raw) <= _PARSED_CHARS:
             if len(_PARSED) >= _PARSED_MAX:
                 _PARSED.clear()
