@@ -171,11 +171,12 @@ INCLUSIVE = [
     ("  responses mock dispatch", "responses/__init__.py", "_on_request"),
     ("    _inprocess callback", "pytest_ontapjob/_inprocess.py", "answer"),
     ("      werkzeug test Client.open", "werkzeug/test.py", "open"),
-    ("        Flask.wsgi_app (server side)", "flask/app.py", "wsgi_app"),
-    ("          simulator auth + faults (before_request)", "simulator/app.py", "_before"),
-    ("          simulator job GET handler", "simulator/app.py", "job_record"),
+    ("        simulator job poll fast path (server side)", "simulator/web/fast.py", "__call__"),
+    ("          BasicAuth.check", "simulator/web/auth.py", "check"),
+    ("          JobsView.record", "simulator/web/jobs.py", "record"),
     ("            JobEngine.record", "simulator/jobs.py", "record"),
-    ("          simulator journal + headers (after_request)", "simulator/app.py", "_after"),
+    ("          journal entry", "simulator/web/journal.py", "write_bodiless"),
+    ("        Flask.wsgi_app (what the fast path leaves to Flask)", "flask/app.py", "wsgi_app"),
 ]
 
 

@@ -291,6 +291,10 @@ class FaultSet:
         with self._lock:
             return self._rules.take(method, path)
 
+    def __len__(self) -> int:
+        """How many rules are armed (0: no request can draw a fault)."""
+        return len(self._rules)
+
     def list(self) -> list[dict[str, Any]]:
         with self._lock:
             return [rule.to_json() for rule in self._rules.rules()]

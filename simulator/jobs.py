@@ -51,6 +51,19 @@ CODE_TERMINAL = "458762"
 CODE_NOT_RUNNING = "458776"
 CODE_NO_PAUSE = "458783"
 CODE_NO_CANCEL = "458784"
+#: What ``PATCH /api/cluster/jobs[/{uuid}]?action=`` takes.
+ACTIONS = ("pause", "resume", "cancel")
+
+
+def invalid_action(action: str) -> ApiError:
+    """ONTAP's 400 for an ``action`` that is none of :data:`ACTIONS`."""
+    return ApiError(
+        400,
+        "262197",
+        f'The value "{action}" is invalid for field "action" (<pause|resume|cancel>)',
+        "action",
+    )
+
 
 #: Steps a script may have (a job walks them all; its record is rendered from the current one).
 MAX_STEPS = 1000
@@ -705,12 +718,7 @@ class JobEngine:
             elif action == "cancel":
                 job.cancel(now)
             else:
-                raise ApiError(
-                    400,
-                    "262197",
-                    f'The value "{action}" is invalid for field "action" (<pause|resume|cancel>)',
-                    "action",
-                )
+                raise invalid_action(action)
             self._schedule(job)
             self.changed.notify_all()
 

@@ -6,15 +6,24 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["JOURNAL_BODY_BYTES", "JOURNAL_BYTES", "redact", "retained_bytes"]
+__all__ = ["JOURNAL_BODY_BYTES", "JOURNAL_BYTES", "Recorded", "redact", "retained_bytes"]
 
 #: Default bound on the request journal's memory (estimated bytes), besides its entry count.
 JOURNAL_BYTES = 64 * 1024 * 1024
 #: A request body larger than this is journaled as a one-line summary, not parsed and kept.
 JOURNAL_BODY_BYTES = 64 * 1024
 _REDACT = ("password", "passphrase", "secret", "token", "authorization")
+
+
+class Recorded(Protocol):
+    """A journal entry kept as the request came (the HTTP layer's ``RawEntry``): decoded, and
+    its secrets redacted, only when read; ``size`` estimates the memory it keeps."""
+
+    @property
+    def size(self) -> int: ...
+    def decode(self) -> dict[str, Any]: ...
 
 
 def redact(value: Any) -> Any:

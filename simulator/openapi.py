@@ -507,23 +507,43 @@ class _OntapBuilder:
         operation["responses"] = {**answers, **_ERRORS}
 
     def job_actions(self) -> None:
-        """``PATCH /api/cluster/jobs/{uuid}`` takes no body but ``action`` in the query."""
-        patch = self.paths["/api/cluster/jobs/{uuid}"]["patch"]
-        patch.pop("requestBody", None)
-        patch["summary"] = "Pauses, resumes or cancels a job"
-        patch["description"] = (
-            'Refusals: "458762" already terminal, "458776" not running (or not paused), '
-            '"458783" no pause, "458784" no cancel.'
+        """``PATCH /api/cluster/jobs[/{uuid}]`` takes no body but ``action`` in the query."""
+        action = _query(
+            "action",
+            {"type": "string", "enum": ["pause", "resume", "cancel"]},
+            "The action to take on the job.",
+            required=True,
         )
-        patch["parameters"] = [
-            _query(
-                "action",
-                {"type": "string", "enum": ["pause", "resume", "cancel"]},
-                "The action to take on the job.",
-                required=True,
-            )
+        selection = [
+            _ref(name, "parameters")
+            for name in ("continue_on_failure", "serial_records", "filters")
         ]
-        patch["responses"] = {"200": {"description": "OK"}, **_ERRORS}
+        counted = _answer("OK", _object(["num_records"], num_records=_integer(0)))
+        for path, summary, description, parameters, done in (
+            (
+                "/api/cluster/jobs/{uuid}",
+                "Pauses, resumes or cancels a job",
+                'Refusals: "458762" already terminal, "458776" not running (or not paused), '
+                '"458783" no pause, "458784" no cancel.',
+                [action],
+                {"description": "OK"},
+            ),
+            (
+                "/api/cluster/jobs",
+                "Pauses, resumes or cancels the jobs the query selects",
+                "The field filters (at least one) select the retained jobs; the action applies "
+                "to each. A job that refuses it ends the request with its error (as for one "
+                "job) unless continue_on_failure is true. Answers how many jobs took the action.",
+                [action, *selection],
+                counted,
+            ),
+        ):
+            operation = self.paths[path]["patch"]
+            operation.pop("requestBody", None)
+            operation["summary"] = summary
+            operation["description"] = description
+            operation["parameters"] = parameters
+            operation["responses"] = {"200": done, **_ERRORS}
 
     def build(self) -> None:
         for op in self.spec.operations:

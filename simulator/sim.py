@@ -1,8 +1,8 @@
 """The :class:`Simulator`: one fake cluster (clock, jobs, objects, scripts, faults, journal).
 
 This is the Python API the contract names, and the engine behind both the HTTP layer
-(:mod:`simulator.app`) and direct unit tests. It never imports Flask at module level: ``.app``
-builds the WSGI application on first use.
+(:mod:`simulator.web`) and direct unit tests. It imports neither Flask nor the HTTP layer:
+``.app`` builds the WSGI application on first use, through :attr:`Simulator.app_factory`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import os
 import threading
 import uuid as uuidlib
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from .clock import Clock, ClockMode, VirtualClock, make_clock
@@ -29,9 +29,9 @@ from .faults import FaultRule, FaultSet
 from .files import read_input_file
 from .inventory import Inventory
 from .jobs import DEFAULT_SCRIPT, EffectError, JobEngine, JobScript, ScriptError
-from .journal import JOURNAL_BODY_BYTES, JOURNAL_BYTES, retained_bytes
+from .journal import JOURNAL_BODY_BYTES, JOURNAL_BYTES, Recorded, retained_bytes
 from .model.plan import WritePlan
-from .model.routes import Routes, method_not_allowed
+from .model.routes import Routes, method_not_allowed, shared_routes
 from .model.spec import load_spec
 from .model.store import Store, Target, fill_path, path_variables
 from .query import parse_bool, parse_int
@@ -228,12 +228,6 @@ def load_scenario_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-@functools.cache
-def _shared_routes() -> Routes:
-    """The routing table of every operation: one for every simulator (it never changes)."""
-    return Routes(load_spec().operations)
-
-
 class Simulator:
     """A fake ONTAP cluster.
 
@@ -242,6 +236,10 @@ class Simulator:
     defaults to ``$ONTAP_SIM_PASSWORD`` or ``netapp1!``. The request journal keeps at most
     ``journal_limit`` entries and ``journal_bytes`` of (estimated) memory, dropping the oldest.
     """
+
+    #: Builds :attr:`app`. The package installs the HTTP layer's ``create_app`` here when it
+    #: is imported, so this engine never imports that layer (imports run http -> model -> core).
+    app_factory: ClassVar[Callable[[Simulator], Flask] | None] = None
 
     def __init__(
         self,
@@ -274,7 +272,7 @@ class Simulator:
         self._scenario_scripts: list[dict[str, Any]] = []
         self._scenario_faults: list[dict[str, Any]] = []
         self._scenario_records: dict[str, Any] = {}
-        self._journal: deque[tuple[dict[str, Any], int]] = deque()  # (entry, its size)
+        self._journal: deque[tuple[dict[str, Any] | Recorded, int]] = deque()  # (entry, size)
         self._journal_size = 0
         self.journal_limit = journal_limit
         self.journal_bytes = journal_bytes
@@ -442,11 +440,12 @@ class Simulator:
 
     @property
     def app(self) -> Flask:
-        """The WSGI application (built on first use)."""
+        """The WSGI application (built on first use, by :attr:`app_factory`)."""
         if self._app is None:
-            from .app import create_app
-
-            self._app = create_app(self)
+            factory = Simulator.app_factory
+            if factory is None:  # pragma: no cover - the package installs it on import
+                raise RuntimeError("no HTTP layer installed (simulator/__init__.py does it)")
+            self._app = factory(self)
         return self._app
 
     # -- the contract's verbs ------------------------------------------------------------
@@ -571,29 +570,35 @@ class Simulator:
     def journal(self) -> list[dict[str, Any]]:
         """Requests seen on the ONTAP API, oldest first (no credentials, secrets redacted)."""
         with self.lock:
-            return [dict(entry) for entry, _ in self._journal]
+            kept = [entry for entry, _ in self._journal]
+        return [dict(entry) if isinstance(entry, dict) else entry.decode() for entry in kept]
 
     def latest_requests(self, count: int) -> tuple[list[dict[str, Any]], int]:
-        """The journal's last ``count`` entries, newest first, not copied (a recorded entry
-        never changes: read them, do not edit them), and the journal's length; cheap at any
-        size, unlike :attr:`journal`, which copies every entry under the lock."""
+        """The journal's last ``count`` entries, newest first, and the journal's length; the
+        lock is held only to take them, not to decode them (read them, do not edit them)."""
         with self.lock:
-            latest = itertools.islice(reversed(self._journal), count)
-            return [entry for entry, _ in latest], len(self._journal)
+            latest = list(itertools.islice(reversed(self._journal), count))
+            total = len(self._journal)
+        return [e if isinstance(e, dict) else e.decode() for e, _ in latest], total
 
     def clear_journal(self) -> None:
         with self.lock:
             self._journal.clear()
             self._journal_size = 0
 
-    def record(self, entry: Mapping[str, Any]) -> None:
-        """Append one request to the journal (the HTTP layer calls this).
+    def record(self, entry: Mapping[str, Any] | Recorded) -> None:
+        """Append one request to the journal (the HTTP layer calls this): an entry, or one
+        kept raw and decoded when read.
 
         The oldest entries go first once it holds over ``journal_limit`` entries or
         ``journal_bytes`` (so an entry larger than the whole budget is not kept).
         """
-        kept = dict(entry)
-        size = retained_bytes(kept)
+        kept: dict[str, Any] | Recorded
+        if isinstance(entry, Mapping):
+            kept = dict(entry)
+            size = retained_bytes(kept)
+        else:
+            kept, size = entry, entry.size
         with self.lock:
             journal = self._journal
             journal.append((kept, size))
@@ -625,7 +630,7 @@ class Simulator:
                         self._inventory = None
                         raise
                     self._store = store
-                    self._routes = _shared_routes()
+                    self._routes = shared_routes()
                     self._store.take_script = self._take_script
         return self._routes, self._store
 

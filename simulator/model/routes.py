@@ -1,34 +1,61 @@
 """One routing table for ONTAP's API: every documented (method, path) as a werkzeug rule.
 
-Built from the declaration's operations, so a path ONTAP documents is never an "unknown path"
-and a method it does not take on a path is a 405 naming the ones it does.
+Built from operations.tsv, so a path ONTAP documents is never an "unknown path" and a method
+it does not take on a path is a 405 naming the ones it does. The table is shared by every
+Simulator in a process (it never changes) and cheap to start: the rules of each group
+(``/api/cluster/jobs...``, ``/api/storage/volumes...``) are compiled when a request first needs
+them, and a matched operation's declaration (its resource) is looked up only when asked for,
+so a job poll needs neither the whole map nor the compiled API declaration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import functools
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, MapAdapter, Rule
 
 from ..errors import ApiError
-from .spec import Operation
+from .spec import ApiSpec, Operation, load_spec
 from .store import path_variables
 
-__all__ = ["Route", "Routes", "method_not_allowed", "unknown_path", "unmodelled"]
+__all__ = [
+    "Route",
+    "Routes",
+    "method_not_allowed",
+    "routes_for",
+    "shared_routes",
+    "unknown_path",
+    "unmodelled",
+]
 
 #: Path variables whose values are paths themselves (files, directories), when last.
 _PATH_VALUES = frozenset({"path", "unix_path"})
+#: How many matched (method, path) pairs a table remembers (a poller repeats its job's path).
+_MATCHED_MAX = 4096
+#: The operations the table is built from (the same list the compiled declaration holds).
+OPERATIONS_FILE = "operations.tsv"
+
+Resolver = Callable[[str, str], Operation]
 
 
 @dataclass(frozen=True)
 class Route:
-    """A matched request: the operation, its path template and the path's variable values."""
+    """A matched request: the operation's method and path template, the path's variable
+    values, and the operation itself (looked up on first use)."""
 
-    operation: Operation
+    method: str
     template: str
     values: tuple[str, ...]
+    resolve: Resolver = field(repr=False, compare=False)
+
+    @property
+    def operation(self) -> Operation:
+        return self.resolve(self.method, self.template)
 
 
 def _rule_text(template: str) -> str:
@@ -39,6 +66,14 @@ def _rule_text(template: str) -> str:
         converter = "path:" if last and name in _PATH_VALUES else ""
         out = out.replace("{" + name + "}", f"<{converter}p{index}>", 1)
     return out
+
+
+def _segments(path: str) -> tuple[str, str] | None:
+    """``("storage", "volumes")`` for ``/api/storage/volumes/...``; None off ``/api/``."""
+    if not path.startswith("/api/"):
+        return None
+    first, _, rest = path[5:].partition("/")
+    return (first, rest.partition("/")[0]) if first else None
 
 
 def unknown_path(path: str) -> ApiError:
@@ -70,38 +105,132 @@ def unmodelled(operation: Operation) -> ApiError:
 
 
 class Routes:
-    """Match (method, path) to an operation; 404 and 405 as ONTAP answers them."""
+    """Match (method, path) to an operation; 404 and 405 as ONTAP answers them.
 
-    def __init__(self, operations: Iterable[Operation]) -> None:
-        self._operations: dict[tuple[str, str], Operation] = {}
-        by_template: dict[str, set[str]] = {}
-        for operation in operations:
-            self._operations[(operation.method, operation.path)] = operation
-            by_template.setdefault(operation.path, set()).add(operation.method)
-        self._map = Map(
-            [Rule(_rule_text(t), endpoint=t, methods=sorted(m)) for t, m in by_template.items()],
-            strict_slashes=False,
-            merge_slashes=False,
+    ``operations`` are the operations themselves, or (method, path template) pairs with
+    ``resolve`` giving the operation of a pair when a route's ``operation`` is read.
+    """
+
+    def __init__(
+        self,
+        operations: Iterable[Operation | tuple[str, str]],
+        resolve: Resolver | None = None,
+    ) -> None:
+        known: dict[tuple[str, str], Operation] = {}
+        pairs: list[tuple[str, str]] = []
+        for item in operations:
+            if isinstance(item, Operation):
+                known[(item.method, item.path)] = item
+                pairs.append((item.method, item.path))
+            else:
+                pairs.append(item)
+        # Rules compile per group of the first two segments (``storage/volumes``), or of the
+        # first alone where a template has a variable second (``resource-tags/{value}``).
+        self._wide = frozenset(
+            segments[0]
+            for _, template in pairs
+            if (segments := _segments(template)) is not None and "{" in segments[1]
         )
-        self._adapter = self._map.bind("localhost", "/")
+        by_group: dict[str, dict[str, set[str]]] = {}
+        for method, template in pairs:
+            group = self._group(template) or ""
+            by_group.setdefault(group, {}).setdefault(template, set()).add(method)
+        self._pairs = frozenset(
+            (m, t) for g in by_group.values() for t, ms in g.items() for m in ms
+        )
+        self._templates = frozenset(t for g in by_group.values() for t in g)
+        self._resolve: Resolver = resolve or (lambda method, template: known[(method, template)])
+        self._by_group = by_group
+        self._adapters: dict[str, MapAdapter] = {}
+        self._lock = threading.Lock()
+        self._matched: dict[tuple[str, str], Route] = {}
 
     def __contains__(self, template: str) -> bool:
-        return any(path == template for _, path in self._operations)
+        return template in self._templates
+
+    def _group(self, path: str) -> str | None:
+        segments = _segments(path)
+        if segments is None:
+            return None
+        first, second = segments
+        return first if first in self._wide else f"{first}/{second}"
+
+    def _adapter(self, path: str) -> MapAdapter | None:
+        group = self._group(path)
+        if group is None or group not in self._by_group:
+            return None
+        adapter = self._adapters.get(group)
+        if adapter is None:
+            with self._lock:
+                adapter = self._adapters.get(group)
+                if adapter is None:
+                    rules = self._by_group[group]
+                    adapter = Map(
+                        [
+                            Rule(_rule_text(t), endpoint=t, methods=sorted(m))
+                            for t, m in rules.items()
+                        ],
+                        strict_slashes=False,
+                        merge_slashes=False,
+                    ).bind("localhost", "/")
+                    self._adapters[group] = adapter
+        return adapter
 
     def match(self, method: str, path: str) -> Route:
         """The route ``method`` on ``path`` takes; ApiError 404 (262179) or 405 otherwise."""
+        found = self._matched.get((method, path))
+        if found is not None:
+            return found
+        adapter = self._adapter(path)
+        if adapter is None:
+            raise unknown_path(path)
         try:
-            template, args = self._adapter.match(path, method=method)
+            template, args = adapter.match(path, method=method)
         except MethodNotAllowed as exc:
             allowed = sorted(m for m in exc.valid_methods or () if m not in ("HEAD", "OPTIONS"))
             raise method_not_allowed(method, path, allowed) from None
         except NotFound:
             raise unknown_path(path) from None
         values = tuple(str(args[f"p{i}"]) for i in range(len(args)))
-        operation = self._operations[(method if method != "HEAD" else "GET", str(template))]
-        return Route(operation, str(template), values)
+        route = Route(method if method != "HEAD" else "GET", str(template), values, self._resolve)
+        if len(self._matched) >= _MATCHED_MAX:
+            self._matched.clear()
+        self._matched[(method, path)] = route
+        return route
 
     def allowed_methods(self, path: str) -> list[str]:
         """The methods ``path`` takes ([] for a path ONTAP does not have)."""
-        methods = self._adapter.allowed_methods(path)
-        return sorted(m for m in methods if m not in ("HEAD", "OPTIONS"))
+        adapter = self._adapter(path)
+        if adapter is None:
+            return []
+        return sorted(m for m in adapter.allowed_methods(path) if m not in ("HEAD", "OPTIONS"))
+
+
+def _operation_of(spec: ApiSpec) -> Resolver:
+    by_pair: Mapping[tuple[str, str], Operation] = {(o.method, o.path): o for o in spec.operations}
+    return lambda method, template: by_pair[(method, template)]
+
+
+@functools.cache
+def routes_for(spec: ApiSpec) -> Routes:
+    """The routing table of ``spec``'s operations, built once and shared."""
+    return Routes(spec.operations)
+
+
+@functools.cache
+def _declared() -> Resolver:
+    return _operation_of(load_spec())
+
+
+def _resolve_declared(method: str, template: str) -> Operation:
+    return _declared()(method, template)
+
+
+@functools.cache
+def shared_routes() -> Routes:
+    """The table of every operation in the packaged operations.tsv (the list the compiled
+    declaration holds), shared by every Simulator; the declaration loads when a route's
+    ``operation`` is first read."""
+    text = resources.files(__package__).joinpath(OPERATIONS_FILE).read_text(encoding="utf-8")
+    rows = [line.split("\t") for line in text.splitlines()[1:] if line.strip()]
+    return Routes([(row[0], row[1]) for row in rows], _resolve_declared)
