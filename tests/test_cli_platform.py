@@ -132,7 +132,7 @@ def test_disks_come_back_on_reset(sim: Simulator, api: FlaskClient) -> None:
     assert len(names(api, "container_type=unassigned")) == 4
 
 
-# -- security login role config ----------------------------------------------------------------------
+# -- security login role config ------------------------------------------------------------------
 def test_role_config_lists_the_predefined_roles_and_the_rest_ones(api: FlaskClient) -> None:
     status, answer = call(
         api, "POST", "/api/security/roles", {"name": "ops", "owner": {"name": "vs0"}}
