@@ -1140,6 +1140,414 @@ def _same(name: str, to_rest: Callable[[Any], Any] | None = lambda v: v) -> Fiel
     return Field(name, to_rest=to_rest)
 
 
+# -- disks: ownership ------------------------------------------------------------------------------
+def _disk_rows(sim: Simulator) -> list[Record]:
+    from .model.deep.disks import disks
+
+    with sim.store.lock:
+        return list(disks(sim.store).values())
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool):
+        raise bad_value("count", f'The value "{value}" is not an integer.')
+    try:
+        return int(str(value))
+    except ValueError:
+        raise bad_value("count", f'The value "{value}" is not an integer.') from None
+
+
+def _check_args(args: Record, allowed: Iterable[str]) -> None:
+    for name in args:
+        if name not in allowed:
+            raise ApiError(400, "262179", f'Unexpected argument "{name}".', name)
+
+
+def _disk_assign(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``storage disk assign``: ``disk`` (names), ``count`` (of ``type``) or ``all`` unassigned
+    disks become spares of ``owner`` (``node`` with ``all``, as na_ontap_disks sends it)."""
+    from .model.deep.disks import assign_disks
+
+    _check_args(args, ("disk", "owner", "node", "count", "type", "all"))
+    owner = args.get("owner", args.get("node"))
+    count = _count(args["count"]) if "count" in args else None
+    every = _boolean(args["all"]) if "all" in args else False
+    kind = str(args["type"]) if "type" in args else None
+    names = _as_list(args["disk"]) if "disk" in args else []
+    done = assign_disks(sim.store, owner, names=names, count=count, kind=kind, every=every)
+    return Answer(200, {"num_records": done})
+
+
+def _disk_removeowner(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``storage disk removeowner``: each named spare disk becomes unassigned."""
+    from .model.deep.disks import remove_owner
+
+    _check_args(args, ("disk",))
+    names = _as_list(args.get("disk", []))
+    if not names:
+        raise bad_value("disk", 'Missing value for required field "disk".')
+    for name in names:
+        remove_owner(sim.store, name)
+    return Answer(200, {"num_records": len(names)})
+
+
+DISK_FIELDS: Mapping[str, Field] = {
+    "disk": ro("name"),
+    "owner": ro("node.name"),
+    "home": ro("home_node.name"),
+    "container_type": ro("container_type"),
+    "type": ro(show=lambda r: _upper(r.get("type"))),
+}
+
+
+# -- security login role config: account rules per role -----------------------------------------
+#: ONTAP's predefined roles (its documentation's "Predefined roles for cluster administrators"
+#: and "... for SVM administrators"): the admin vserver's, and each data SVM's.
+CLUSTER_ROLES = ("admin", "autosupport", "backup", "none", "readonly")
+SVM_ROLES = (
+    "vsadmin",
+    "vsadmin-backup",
+    "vsadmin-protocol",
+    "vsadmin-readonly",
+    "vsadmin-snaplock",
+    "vsadmin-volume",
+)
+#: A role's account rules by default, as na_ontap_user_role_config documents them.
+ROLE_CONFIG_DEFAULTS: Mapping[str, Any] = {
+    "username_minlength": 3,
+    "username_alphanum": "disabled",
+    "passwd_minlength": 8,
+    "passwd_alphanum": "enabled",
+    "passwd_min_special_chars": 0,
+    "passwd_expiry_time": "unlimited",
+    "require_initial_passwd_update": "disabled",
+    "max_failed_login_attempts": 5,
+    "disallowed_reuse": 6,
+    "change_delay": 0,
+    "delay_after_failed_login": 4,
+    "passwd_min_lowercase_chars": 0,
+    "passwd_min_uppercase_chars": 0,
+    "passwd_min_digits": 0,
+    "passwd_expiry_warn_time": "unlimited",
+    "account_expiry_time": "unlimited",
+    "account_inactive_limit": "unlimited",
+    "account_lockout_duration": "PT1H",
+}
+_ROLE_CONFIG = "cli:security/login/role/config"
+
+
+def _enabled(value: Any) -> str:
+    text = str(value).lower()
+    if text in ("enabled", "true", "on"):
+        return "enabled"
+    if text in ("disabled", "false", "off"):
+        return "disabled"
+    raise bad_value("value", f'The value "{value}" is invalid: use enabled or disabled.')
+
+
+def _bounded(low: int, high: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        number = _integer(value)
+        if not low <= number <= high:
+            raise bad_value("value", f'The value "{value}" is out of range ({low} to {high}).')
+        return number
+
+    return convert
+
+
+def _days(value: Any) -> Any:
+    if str(value).lower() in ("unlimited", "-1"):
+        return "unlimited"
+    return _bounded(0, 70000)(value)
+
+
+def _role_field(name: str, to_rest: Callable[[Any], Any]) -> Field:
+    return Field(name, to_rest=to_rest)
+
+
+ROLE_CONFIG_FIELDS: Mapping[str, Field] = {
+    "vserver": ro("vserver"),
+    "role": ro("role"),
+    "username_minlength": _role_field("username_minlength", _bounded(3, 32)),
+    "username_alphanum": _role_field("username_alphanum", _enabled),
+    "passwd_minlength": _role_field("passwd_minlength", _bounded(3, 127)),
+    "passwd_alphanum": _role_field("passwd_alphanum", _enabled),
+    "passwd_min_special_chars": _role_field("passwd_min_special_chars", _bounded(0, 127)),
+    "passwd_expiry_time": _role_field("passwd_expiry_time", _days),
+    "require_initial_passwd_update": _role_field("require_initial_passwd_update", _enabled),
+    "max_failed_login_attempts": _role_field("max_failed_login_attempts", _bounded(0, 1000)),
+    "disallowed_reuse": _role_field("disallowed_reuse", _bounded(1, 25)),
+    "change_delay": _role_field("change_delay", _bounded(0, 1000)),
+    "delay_after_failed_login": _role_field("delay_after_failed_login", _bounded(0, 1000)),
+    "passwd_min_lowercase_chars": _role_field("passwd_min_lowercase_chars", _bounded(0, 127)),
+    "passwd_min_uppercase_chars": _role_field("passwd_min_uppercase_chars", _bounded(0, 127)),
+    "passwd_min_digits": _role_field("passwd_min_digits", _bounded(0, 127)),
+    "passwd_expiry_warn_time": _role_field("passwd_expiry_warn_time", _days),
+    "account_expiry_time": _role_field("account_expiry_time", _days),
+    "account_inactive_limit": _role_field("account_inactive_limit", _days),
+    "account_lockout_duration": _role_field("account_lockout_duration", str),
+}
+
+
+def _role_configs(sim: Simulator) -> list[Record]:
+    """One row per role: the predefined ones and those of /api/security/roles, each with its
+    account rules (the defaults, then what ``modify`` set, kept in the store)."""
+    cluster = str(sim.inventory.cluster()["name"])
+    svms = {str(r.get("uuid")): str(r.get("name")) for r in rest_records(sim, "Svm")}
+    roles = [(cluster, role) for role in CLUSTER_ROLES]
+    roles += [(svm, role) for svm in svms.values() for role in SVM_ROLES]
+    for record in rest_records(sim, "Role"):
+        owner = record.get("owner") or {}
+        vserver = owner.get("name") or svms.get(str(owner.get("uuid")), cluster)
+        if (vserver, record.get("name")) not in roles:
+            roles.append((vserver, str(record.get("name"))))
+    with sim.store.lock:
+        changed = sim.store.tables.setdefault(_ROLE_CONFIG, {})
+        return [
+            {"vserver": v, "role": r, **ROLE_CONFIG_DEFAULTS, **changed.get((v, r), {})}
+            for v, r in roles
+        ]
+
+
+def _modify_role_config(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``security login role config modify``: the selected roles' rules, kept in the store."""
+    changes: Record = {}
+    for name, value in args.items():
+        spec = command.fields[name]
+        if spec.to_rest is None:
+            raise bad_value(name, f'Field "{name}" cannot be modified.')
+        changes[name] = spec.to_rest(value)
+    with sim.store.lock:
+        table = sim.store.tables.setdefault(_ROLE_CONFIG, {})
+        for row in selected or []:
+            table.setdefault((row["vserver"], row["role"]), {}).update(changes)
+    return Answer(200, {"num_records": len(selected or [])})
+
+
+# -- network bgp config: a node's BGP settings ----------------------------------------------------
+_BGP = "cli:network/bgp/config"
+BGP_FIELDS: Mapping[str, Field] = {
+    "node": ro("node"),
+    "asn": Field("asn", to_rest=_bounded(1, 4294967295)),
+    "hold_time": Field("hold_time", to_rest=_bounded(10, 65535)),
+    "router_id": Field("router_id", to_rest=str),
+}
+#: The router id of a node without an IPv4 address (INFERRED): an id, not an address bound.
+NO_ROUTER_ID = "0.0.0.0"  # noqa: S104
+_IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
+
+
+def _bgp_rows(sim: Simulator) -> list[Record]:
+    with sim.store.lock:
+        return list(sim.store.tables.setdefault(_BGP, {}).values())
+
+
+def _router_id(value: Any) -> str:
+    text = str(value)
+    found = _IPV4.fullmatch(text)
+    if found is None or any(int(part) > 255 for part in found.groups()):
+        raise bad_value("router_id", f'Invalid IPv4 address "{value}" for "router_id".')
+    return text
+
+
+def _create_bgp(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``network bgp config create``: a node's BGP settings (``asn`` required; ``hold_time``
+    180 and ``router_id`` one of the node's IPv4 addresses by default, as ONTAP documents)."""
+    node = args.get("node")
+    if node not in _nodes(sim):
+        raise ApiError(404, "4", f'Node "{node}" does not exist.', "node")
+    if "asn" not in args:
+        raise bad_value("asn", 'Missing value for required field "asn".')
+    row: Record = {
+        "node": node,
+        "asn": BGP_FIELDS["asn"].to_rest(args["asn"]),  # type: ignore[misc]
+        "hold_time": BGP_FIELDS["hold_time"].to_rest(args.get("hold_time", 180)),  # type: ignore[misc]
+    }
+    addresses = [
+        str(get_path(i, "ip.address"))
+        for i in rest_records(sim, "IpInterface")
+        if get_path(i, "location.home_node.name") == node
+        and _IPV4.fullmatch(str(get_path(i, "ip.address")))
+    ]
+    given = args.get("router_id")
+    row["router_id"] = _router_id(given) if given is not None else (addresses or [NO_ROUTER_ID])[0]
+    with sim.store.lock:
+        table = sim.store.tables.setdefault(_BGP, {})
+        if (node,) in table:
+            raise ApiError(409, "1", f'BGP configuration for node "{node}" already exists.', "node")
+        table[(node,)] = row
+    return Answer(201, {"num_records": 1})
+
+
+def _modify_bgp(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    changes: Record = {}
+    for name, value in args.items():
+        spec = command.fields[name]
+        if spec.to_rest is None:
+            raise bad_value(name, f'Field "{name}" cannot be modified.')
+        changes[name] = _router_id(value) if name == "router_id" else spec.to_rest(value)
+    with sim.store.lock:
+        for row in selected or []:
+            row.update(changes)
+    return Answer(200, {"num_records": len(selected or [])})
+
+
+def _delete_bgp(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``network bgp config delete``: refused while a BGP peer group of /api/network/ip/bgp
+    uses a port of the node (409, code 1, INFERRED)."""
+    groups = rest_records(sim, "BgpPeerGroup")
+    for row in selected or []:
+        used = [g for g in groups if get_path(g, "local.port.node.name") == row["node"]]
+        if used:
+            raise ApiError(
+                409,
+                "1",
+                f'Cannot delete the BGP configuration of node "{row["node"]}": peer group '
+                f'"{used[0].get("name")}" uses it.',
+                "node",
+            )
+    with sim.store.lock:
+        table = sim.store.tables.setdefault(_BGP, {})
+        for row in selected or []:
+            table.pop((row["node"],), None)
+    return Answer(200, {"num_records": len(selected or [])})
+
+
+# -- sp reboot-sp: a node's service processor reboots ----------------------------------------------
+#: How long a service processor takes to reboot on the simulator's clock (INFERRED).
+SP_REBOOT_SECONDS = 60.0
+
+
+def _reboot_sp(
+    sim: Simulator, command: Command, record: Record, args: Record, params: Mapping[str, str]
+) -> Answer | None:
+    """The node's ``service_processor.state`` (REST) is ``rebooting`` now and ``online``
+    SP_REBOOT_SECONDS later (a job); a reboot while rebooting: 409, code 1 (INFERRED)."""
+    from .jobs import JobScript
+
+    with sim.store.lock:
+        stored = sim.store.tables["Node"][(record["uuid"],)]
+        processor = stored.setdefault("service_processor", {})
+        if processor.get("state") == "rebooting":
+            raise ApiError(
+                409, "1", f'The service processor of node "{record["name"]}" is rebooting.', "node"
+            )
+        processor["state"] = "rebooting"
+
+    def online() -> None:
+        with sim.store.lock:
+            stored.setdefault("service_processor", {})["state"] = "online"
+
+    script = JobScript.parse(
+        [{"state": "running", "seconds": SP_REBOOT_SECONDS}, {"state": "success"}]
+    )
+    sim.jobs.create(f"Reboot the service processor of {record['name']}", script, effect=online)
+    return None
+
+
+# -- system node autosupport check details: read-only, from the AutoSupport configuration ---------
+AUTOSUPPORT_CHECK_FIELDS: Mapping[str, Field] = {
+    name: ro(name)
+    for name in (
+        "node",
+        "check_type",
+        "check_category",
+        "status",
+        "error_detail",
+        "corrective_action",
+    )
+}
+
+
+def _autosupport_checks(sim: Simulator) -> list[Record]:
+    """Each node's AutoSupport checks, derived from /api/support/autosupport (its defaults,
+    INFERRED, where unset: enabled, transport https, on-demand enabled)."""
+    found = rest_records(sim, "Autosupport")
+    config = found[0] if found else {}
+    enabled = config.get("enabled", True)
+    transport = config.get("transport", "https")
+    rows = []
+    for node in _nodes(sim):
+
+        def row(kind: str, category: str, error: str = "", action: str = "") -> Record:
+            status = "failed" if error else "ok"
+            if not enabled and kind != "configuration":
+                status = "not-run"
+            return {
+                "node": node,  # noqa: B023
+                "check_type": kind,
+                "check_category": category,
+                "status": status,
+                "error_detail": error or "None",
+                "corrective_action": action or "None",
+            }
+
+        rows.append(
+            row(
+                "configuration",
+                "configuration",
+                "" if enabled else "AutoSupport is disabled.",
+                "" if enabled else "Enable it: system node autosupport modify -state enable.",
+            )
+        )
+        if transport == "smtp":
+            hosts = config.get("mail_hosts") or []
+            rows.append(
+                row(
+                    "smtp",
+                    "transport",
+                    "" if hosts else "No mail server is configured.",
+                    "" if hosts else "Set -mail-hosts with system node autosupport modify.",
+                )
+            )
+        else:
+            rows.append(row("http-https", "transport"))
+        rows.append(
+            row(
+                "aod",
+                "ondemand",
+                "" if config.get("ondemand_enabled", True) else "AutoSupport OnDemand is disabled.",
+            )
+        )
+    return rows
+
+
 # -- the commands --------------------------------------------------------------------------------
 def _commands() -> list[Command]:
     volume = rest_object(
@@ -1198,6 +1606,61 @@ def _commands() -> list[Command]:
     fpolicy_policy = rest_object(FPOLICY_POLICIES, modify=False)
     fpolicy_scope = rest_object(FPOLICY_POLICIES, delete=False)
     return [
+        Command(
+            "security/login/role/config",
+            ("vserver", "role"),
+            ROLE_CONFIG_FIELDS,
+            _role_configs,
+            patch=_modify_role_config,
+            doc="security login role config show/modify: each role's account rules",
+        ),
+        Command(
+            "network/bgp/config",
+            ("node",),
+            BGP_FIELDS,
+            _bgp_rows,
+            post=_create_bgp,
+            patch=_modify_bgp,
+            delete=_delete_bgp,
+            doc="network bgp config: a node's BGP settings",
+        ),
+        Command(
+            "sp/reboot-sp",
+            ("node",),
+            {"node": ro("name")},
+            lambda sim: rest_records(sim, "Node"),
+            get=False,
+            post=action(_reboot_sp, args=()),
+            patch=action(_reboot_sp, args=()),
+            doc="sp reboot-sp: service_processor.state rebooting, then online",
+        ),
+        Command(
+            "system/node/autosupport/check/details",
+            ("node", "check_type"),
+            AUTOSUPPORT_CHECK_FIELDS,
+            _autosupport_checks,
+            doc="system node autosupport check show-details: from the AutoSupport configuration",
+        ),
+        Command(
+            "storage/disk/assign",
+            ("disk",),
+            DISK_FIELDS,
+            _disk_rows,
+            get=False,
+            creates=True,
+            post=_disk_assign,
+            doc="storage disk assign: unassigned disks become the owner's spares",
+        ),
+        Command(
+            "storage/disk/removeowner",
+            ("disk",),
+            DISK_FIELDS,
+            _disk_rows,
+            get=False,
+            creates=True,
+            post=_disk_removeowner,
+            doc="storage disk removeowner: a spare disk becomes unassigned",
+        ),
         Command(
             "network/port/broadcast-domain/remove-ports",
             ("broadcast_domain", "ipspace"),
@@ -1483,15 +1946,9 @@ COMMANDS: Mapping[str, Command] = {command.path: command for command in _command
 #: has them, so they are refused as not modelled (405), not as unknown commands.
 NOT_MODELLED = frozenset(
     {
-        "network/bgp/config",
-        "security/login/role/config",
-        "sp/reboot-sp",
-        "storage/disk/assign",
         "storage/disk/partition",
         "storage/disk/partition/assign",
         "storage/disk/partition/removeowner",
-        "storage/disk/removeowner",
-        "system/node/autosupport/check/details",
         "ucadmin",
         "vserver/security/file-directory",
         "vserver/security/file-directory/apply",

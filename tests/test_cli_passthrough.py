@@ -416,7 +416,9 @@ def test_every_command_documents_itself_and_takes_get_or_a_write() -> None:
         assert set(command.keys) <= set(command.fields), path
 
 
-@pytest.mark.parametrize("path", ["ucadmin", "network/bgp/config", "storage/disk/assign"])
+@pytest.mark.parametrize(
+    "path", ["ucadmin", "storage/disk/partition", "vserver/security/file-directory"]
+)
 def test_a_command_ontap_has_but_the_simulator_does_not_model_is_refused_as_such(
     api: FlaskClient, path: str
 ) -> None:

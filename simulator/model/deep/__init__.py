@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import (
     assigned,  # noqa: F401
+    disks,  # noqa: F401
     dp,  # noqa: F401
     fpolicy,  # noqa: F401
     nas,  # noqa: F401
