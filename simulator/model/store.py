@@ -798,7 +798,8 @@ class Store:
                 self._refuse_duplicate(resource, key, merged, besides=key)
 
         def change(table: dict[tuple[str, ...], Record], key: tuple[str, ...]) -> None:
-            changes = each[key]
+            changes = copy.deepcopy(each[key])
+            behaviour.recheck_patch(self, table[key], changes)
             if "name" in changes:  # a duplicate created meanwhile: refused, nothing applied
                 merged = copy.deepcopy(table[key])
                 deep_merge(merged, changes)

@@ -12,7 +12,8 @@ Volumes (``/api/storage/volumes``):
   digits as a decimal integer; ``nas.path`` is ``""`` or a path starting with ``/``;
 - a PATCH may name the volume's own SVM and type, never others; ``movement.
   destination_aggregate`` moves the volume (at once); ``restore_to.snapshot`` (body or query)
-  restores one of its snapshots; ``quota.enabled`` turns quotas on or off;
+  restores one of its snapshots (checked again when the job applies: a snapshot deleted
+  meanwhile fails it with code 524511); ``quota.enabled`` turns quotas on or off;
 - a volume another record holds (a mapped LUN, a SnapMirror destination) is not deleted; its
   snapshots go with it.
 
@@ -51,6 +52,8 @@ _SNAPSHOT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,254}")
 _PERMISSION_BITS = re.compile(r"[0-7]{1,4}")
 _SYMBOLIC = re.compile(r"([-s][-s][-t])?((?:[-r][-w][-xst]){3})")
 _SIZING = ("use_existing_resources", "add_new_resources")
+#: Where a PATCH's planned restores wait for its job to apply (never stored).
+_RESTORES = "restore_to"
 
 
 def _restore_field(leaf: str) -> FieldSpec:
@@ -270,9 +273,21 @@ class VolumeBehaviour(Behaviour):
                 if f"restore_to.snapshot.{leaf}" in store.query
             }
         )
-        for ref in refs:
-            if ref:
-                _snapshot_in(store, record.get("uuid"), ref)
+        restores = [
+            {"uuid": found.get("uuid"), "name": found.get("name")}
+            for found in (_snapshot_in(store, record.get("uuid"), ref) for ref in refs if ref)
+        ]
+        if restores:
+            changes[_RESTORES] = restores
+
+    def recheck_patch(self, store: Store, record: Record, changes: Record) -> None:
+        snapshots = store.tables.get("Snapshot", {})
+        for restore in changes.pop(_RESTORES, []):
+            found = snapshots.get((str(record.get("uuid")), str(restore["uuid"])))
+            if found is None:
+                # [TRI] volume_modify: 524511 'Failed to restore snapshot
+                # "restore_to.snapshot.name".' (the snapshot was deleted meanwhile)
+                raise ApiError(400, "524511", f'Failed to restore snapshot "{restore["name"]}".')
 
     def check_delete(self, store: Store, record: Record) -> None:
         held = store.holder("Volume", str(record.get("uuid")))
