@@ -69,3 +69,75 @@ def test_restore_applies_while_its_snapshot_stays(api: Api) -> None:
         "2",
         "restore_to.snapshot.name",
     )
+
+
+SVMS = "/api/svm/svms"
+
+
+def _policy_uuid(api: Api, name: str) -> str:
+    found = api("GET", f"/api/storage/snapshot-policies?name={name}").json["records"]
+    return str(found[0]["uuid"])
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "target"),
+    [
+        ({"snapshot_policy": {"name": "nope"}}, "917551", "snapshot_policy.name"),
+        (
+            {"snapshot_policy": {"uuid": "0b0b0b0b-0000-0000-0000-000000000000"}},
+            "917551",
+            "snapshot_policy.uuid",
+        ),
+        ({"nas": {"export_policy": {"name": "nope"}}}, "918271", "nas.export_policy.name"),
+        ({"qos": {"policy": {"name": "nope"}}}, "2", "qos.policy.name"),
+    ],
+)
+def test_a_volume_write_naming_an_unknown_policy_is_refused_before_any_job(
+    api: Api, body: dict[str, Any], code: str, target: str
+) -> None:
+    assert_error(api("POST", VOLUMES, {**VOLUME, **body}), 400, code, target)
+    volume = _volume(api)
+    assert_error(api("PATCH", f"{VOLUMES}/{volume}", body), 400, code, target)
+    assert api("GET", "/api/cluster/jobs").json["num_records"] == 1  # the volume's POST only
+
+
+def test_a_volume_names_its_policies_both_ways(api: Api) -> None:
+    exports = {"svm": {"name": "vs0"}, "name": "exports"}
+    assert api("POST", "/api/protocols/nfs/export-policies", exports).status_code == 201
+    none = _policy_uuid(api, "none")
+    body = {
+        "snapshot_policy": {"name": "none"},
+        "nas": {"export_policy": {"name": "exports"}},
+        "qos": {"policy": {"name": "extreme"}},  # ONTAP's built-in adaptive policy
+    }
+    volume = _volume(api, **body)
+    fields = "snapshot_policy,nas.export_policy,qos.policy"
+    record = api("GET", f"{VOLUMES}/{volume}?fields={fields}").json
+    assert record["snapshot_policy"] == {"name": "none", "uuid": none}
+    policy = api("GET", "/api/protocols/nfs/export-policies?name=exports").json["records"][0]
+    assert record["nas"]["export_policy"] == {"name": "exports", "id": policy["id"]}
+    assert record["qos"]["policy"]["name"] == "extreme" and record["qos"]["policy"]["uuid"]
+    default = _policy_uuid(api, "default")
+    patched = api(
+        "PATCH", f"{VOLUMES}/{volume}?return_timeout=10", {"snapshot_policy": {"uuid": default}}
+    )
+    assert patched.status_code == 200
+    shown = api("GET", f"{VOLUMES}/{volume}?fields=snapshot_policy").json["snapshot_policy"]
+    assert shown == {"name": "default", "uuid": default}
+    mismatch = {"snapshot_policy": {"name": "none", "uuid": default}}
+    assert_error(api("PATCH", f"{VOLUMES}/{volume}", mismatch), 400, "1638587")
+
+
+def test_an_svm_write_naming_an_unknown_policy_is_refused(api: Api) -> None:
+    unknown = {"snapshot_policy": {"name": "nope"}}
+    assert_error(
+        api("POST", SVMS, {"name": "vs1", **unknown}), 400, "13434886", "snapshot_policy.name"
+    )
+    vs0 = api("GET", f"{SVMS}?name=vs0").json["records"][0]["uuid"]
+    assert_error(api("PATCH", f"{SVMS}/{vs0}", unknown), 400, "13434886", "snapshot_policy.name")
+    qos = {"qos_policy": {"name": "nope"}}  # a PATCH field only
+    assert_error(api("PATCH", f"{SVMS}/{vs0}", qos), 400, "2", "qos_policy.name")
+    created = api("POST", f"{SVMS}?return_timeout=10", {"name": "vs1"})
+    assert created.status_code == 201
+    record = api("GET", f"{SVMS}?name=vs1&fields=snapshot_policy").json["records"][0]
+    assert record["snapshot_policy"] == {"name": "default", "uuid": _policy_uuid(api, "default")}

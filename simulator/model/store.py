@@ -156,6 +156,9 @@ class Store:
         #: True while a scenario's records are created: deep models may then allow what only
         #: the cluster itself creates (physical ports, ...).
         self.loading = False
+        #: True while the behaviours seed the store (built-ins, the scenario's inventory),
+        #: before a scenario's ``records`` exist.
+        self.seeding = False
         #: The query arguments of the write whose deep rules are running (hooks read the
         #: arguments their ``params`` declare, such as ``allow_delete_while_mapped``).
         self.query: Mapping[str, str] = {}
@@ -253,8 +256,12 @@ class Store:
                 raise
 
     def _seed(self) -> None:
-        for behaviour in BEHAVIOURS.values():
-            behaviour.seed(self)
+        self.seeding = True
+        try:
+            for behaviour in BEHAVIOURS.values():
+                behaviour.seed(self)
+        finally:
+            self.seeding = False
 
     @contextmanager
     def _operation(self) -> Iterator[None]:
