@@ -141,3 +141,45 @@ def test_an_svm_write_naming_an_unknown_policy_is_refused(api: Api) -> None:
     assert created.status_code == 201
     record = api("GET", f"{SVMS}?name=vs1&fields=snapshot_policy").json["records"][0]
     assert record["snapshot_policy"] == {"name": "default", "uuid": _policy_uuid(api, "default")}
+
+
+DNS = "/api/name-services/dns"
+
+
+def test_an_svm_post_with_dns_creates_the_svms_dns_record(api: Api) -> None:
+    dns = {"domains": ["lab.example.com"], "servers": ["10.0.0.53"]}
+    created = api("POST", f"{SVMS}?return_timeout=10", {"name": "vs1", "dns": dns})
+    assert created.status_code == 201
+    uuid = api("GET", f"{SVMS}?name=vs1").json["records"][0]["uuid"]
+    record = api("GET", f"{DNS}/{uuid}").json
+    assert (record["domains"], record["servers"]) == (dns["domains"], dns["servers"])
+    assert (record["svm"]["name"], record["svm"]["uuid"]) == ("vs1", uuid)
+    shown = api("GET", f"{SVMS}/{uuid}?fields=dns").json["dns"]
+    assert {k: shown[k] for k in ("domains", "servers")} == dns
+    # One state: the DNS record's change is the SVM's.
+    patched = api("PATCH", f"{DNS}/{uuid}?return_timeout=10", {"servers": ["10.0.0.54"]})
+    assert patched.status_code == 200
+    assert api("GET", f"{SVMS}/{uuid}?fields=dns").json["dns"]["servers"] == ["10.0.0.54"]
+    assert api("DELETE", f"{DNS}/{uuid}?return_timeout=10").status_code == 200
+    assert "dns" not in api("GET", f"{SVMS}/{uuid}?fields=dns").json
+    assert_error(api("PATCH", f"{SVMS}/{uuid}", {"dns": dns}), 400, "2", "dns")  # POST only
+
+
+def test_an_svms_dns_record_is_keyed_by_its_svm_and_goes_with_it(api: Api) -> None:
+    created = api("POST", f"{SVMS}?return_timeout=10", {"name": "vs1"})
+    assert created.status_code == 201
+    uuid = api("GET", f"{SVMS}?name=vs1").json["records"][0]["uuid"]
+    assert "dns" not in api("GET", f"{SVMS}/{uuid}?fields=dns").json
+    body = {"svm": {"name": "vs1"}, "domains": ["a.example"], "servers": ["10.0.0.1"]}
+    assert api("POST", f"{DNS}?return_timeout=10", body).status_code == 201
+    assert api("GET", f"{SVMS}/{uuid}?fields=dns").json["dns"]["domains"] == ["a.example"]
+    assert_error(api("POST", DNS, body), 409, "1")  # one per SVM
+    assert api("DELETE", f"{SVMS}/{uuid}?return_timeout=10").status_code == 200
+    assert api("GET", DNS).json["num_records"] == 0
+
+
+def test_an_svm_post_with_incomplete_dns_is_refused_before_any_job(api: Api) -> None:
+    body = {"name": "vs1", "dns": {"domains": ["lab.example.com"]}}
+    assert_error(api("POST", SVMS, body), 400, "2", "dns.servers")
+    assert api("GET", "/api/cluster/jobs").json["num_records"] == 0
+    assert api("GET", f"{SVMS}?name=vs1").json["num_records"] == 0

@@ -891,7 +891,8 @@ def test_svm_rename_shows_in_its_volumes(inv: Inventory) -> None:
         ({"name": "vs1", "nfs": {"enabled": "yes"}}, 400, "nfs.enabled"),
         ({"name": "vs1", "max_volumes": "many"}, 400, "max_volumes"),
         ({"name": "vs1", "uuid": "x"}, 400, "uuid"),
-        ({"name": "vs1", "dns": {}}, 400, "dns"),
+        ({"name": "vs1", "dns": {}}, 400, "dns.domains"),
+        ({"name": "vs1", "dns": {"domains": ["example.com"]}}, 400, "dns.servers"),
     ],
 )
 def test_svm_post_validation(

@@ -9,20 +9,30 @@
 - an SVM that holds volumes is not deleted (409, code 1), nor one another record holds (its
   own refusal); what ONTAP deletes with an SVM goes with it.
 
-The SVM's DNS is its own resource here (``/api/name-services/dns``): an SVM POST naming
-``dns`` is refused rather than dropped.
+- an SVM POST's ``dns`` (``domains``, ``servers``) creates the SVM's DNS configuration, the
+  record of ``/api/name-services/dns/{svm.uuid}``; the SVM's ``dns`` shows that record (one
+  state: a DNS PATCH or DELETE shows in the SVM). The DNS record is keyed by its SVM's uuid,
+  one per SVM, and goes with the SVM.
+
+What the SVM's own record keeps although ONTAP configures it as a resource of its own (not
+yet one state with it): ``nfs``/``cifs``/``iscsi``/``fcp``/``nvme``/``s3`` ``enabled``,
+``cifs.name``/``ad_domain``, ``ldap``, ``nis``, ``nsswitch``; an SVM POST's
+``ip_interfaces``, ``fc_interfaces`` and ``routes`` are kept as given on the SVM record (no
+interface or route record is created).
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
-from ...errors import ApiError
+from ...errors import ApiError, bad_value
+from ...query import get_path
 from ..behaviour import Behaviour, Event, register
-from ..body import invalid, refused_field, show
+from ..body import invalid, show
 from .inventory import derived_uuid
 
 if TYPE_CHECKING:
@@ -35,6 +45,7 @@ Record = dict[str, Any]
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,46}")
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _PROTOCOLS = ("nfs", "cifs", "iscsi", "fcp", "nvme", "s3")
+DNS = "Dns"
 
 
 def svm_reference(store: Store, svm_uuid: Any) -> Record | None:
@@ -123,8 +134,6 @@ class SvmBehaviour(Behaviour):
 
     def prepare_body(self, store: Store, body: Record, method: Any) -> None:
         check_policy_pair(store, body)
-        if "dns" in body:
-            raise refused_field("dns", ())
         limit = body.get("max_volumes")
         if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
             body["max_volumes"] = str(limit)
@@ -135,6 +144,8 @@ class SvmBehaviour(Behaviour):
 
     def prepare_post(self, store: Store, data: Record) -> None:
         self.prepare_patch(store, {}, data)
+        if "dns" in data:
+            _check_dns(data["dns"], "dns.")
         defaults: Record = {
             "uuid": data.get("uuid"),
             "name": data.get("name"),
@@ -185,6 +196,19 @@ class SvmBehaviour(Behaviour):
     def applied(self, store: Store, event: Event, record: Record) -> None:
         if event == "delete":
             store.release("Svm", str(record.get("uuid")))  # what ONTAP deletes with the SVM
+        dns = record.pop("dns", None)  # the DNS record holds it, never the SVM
+        if event == "post" and isinstance(dns, dict):
+            body = {"svm": {"uuid": record.get("uuid")}, **dns}
+            create(store, "/api/name-services/dns", body)
+
+    def render(self, store: Store, record: Record) -> Record:
+        dns = store.tables.get(DNS, {}).get((str(record.get("uuid")),))
+        if dns is not None:
+            record["dns"] = {
+                **{k: copy.deepcopy(dns[k]) for k in ("domains", "servers") if k in dns},
+                "_links": {"self": {"href": f"/api/name-services/dns/{record.get('uuid')}"}},
+            }
+        return record
 
     def location(self, store: Store, record: Record) -> str | None:
         return "/api/svm/svms/?" + urlencode({"name": record.get("name")})
@@ -196,6 +220,45 @@ class SvmBehaviour(Behaviour):
             "uuid": uuid,
             "_links": {"self": {"href": f"/api/svm/svms/{uuid}"}},
         }
+
+
+@register
+class DnsBehaviour(Behaviour):
+    """An SVM's DNS configuration: keyed by its SVM's uuid, as ONTAP's path says."""
+
+    resource = DNS
+
+    def prepare_post(self, store: Store, data: Record) -> None:
+        _check_dns(data, "")
+        svm = get_path(data, "svm.uuid")
+        if isinstance(svm, str):
+            # INFERRED: ONTAP's record path is /api/name-services/dns/{svm.uuid}.
+            data["uuid"] = svm
+            data.setdefault("scope", "svm")
+
+
+def _check_dns(dns: Record, prefix: str) -> None:
+    """400 naming ``domains`` or ``servers`` when a DNS configuration lacks either
+    (INFERRED: ``vserver services name-service dns create`` takes both as mandatory)."""
+    for field in ("domains", "servers"):
+        if not dns.get(field):
+            raise bad_value(
+                f"{prefix}{field}", f'Missing value for required field "{prefix}{field}".'
+            )
+
+
+def create(store: Store, template: str, body: Record) -> None:
+    """Create a record as a POST of ``body`` on ``template`` would, at once (another write's
+    side effect: the write's own query arguments are kept)."""
+    from ..store import fill_path
+
+    operation = next(o for o in store.spec.operations_on(template) if o.method == "POST")
+    target = store.target(template, fill_path(template, []), [])
+    query = store.query
+    try:
+        store.plan(operation, target, body, {}).effect()
+    finally:
+        store.query = query
 
 
 def _merge_under(data: Record, defaults: Record) -> None:
