@@ -63,7 +63,9 @@ def test_a_bare_name_stands_for_a_named_reference(api: FlaskClient) -> None:
     assert call(api, "POST", "/api/svm/svms?return_timeout=5", svm).status_code == 201
     record = call(api, "GET", "/api/svm/svms?name=s1&fields=ipspace,snapshot_policy").json
     assert record["records"][0]["ipspace"]["name"] == "Default"
-    assert record["records"][0]["snapshot_policy"] == {"name": "default"}
+    policies = call(api, "GET", "/api/storage/snapshot-policies?name=default").json
+    default = {"name": "default", "uuid": policies["records"][0]["uuid"]}
+    assert record["records"][0]["snapshot_policy"] == default
     volume = {"name": "v1", "svm": "s1", "aggregates": [{"name": "aggr1"}]}
     assert call(api, "POST", "/api/storage/volumes?return_timeout=5", volume).status_code == 201
     unknown = call(api, "POST", "/api/storage/volumes", {**volume, "svm": "nope"})

@@ -16,6 +16,7 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Api:
 
 
 def test_cluster_patch_renames_and_keeps_what_it_does_not_model(api: Api) -> None:
+    before = api("GET", "/api/cluster/nodes").json["records"][0]
     body = {"name": "lab1", "location": "rack 4", "contact": "storage@example.com"}
     answer = api("PATCH", "/api/cluster?return_timeout=10", body)
     assert answer.status_code == 200 and "job" in answer.json  # ONTAP runs it as a job
@@ -26,7 +27,9 @@ def test_cluster_patch_renames_and_keeps_what_it_does_not_model(api: Api) -> Non
         "storage@example.com",
     )
     node = api("GET", "/api/cluster/nodes").json["records"][0]
-    assert node["name"] == "lab1-01"  # the node is named after its cluster
+    # ONTAP renames the cluster only: its node keeps its name and its uuid.
+    assert (node["name"], node["uuid"]) == ("cluster1-01", before["uuid"])
+    assert before["name"] == "cluster1-01"
     assert_error(api("PATCH", "/api/cluster", {"name": "1bad"}), 400, "2", "name")
     assert_error(api("PATCH", "/api/cluster", {"uuid": "x"}), 400, "2", "uuid")  # read-only
     assert_error(api("POST", "/api/cluster", {"name": "c2"}), 409, "1")

@@ -23,6 +23,7 @@ MIB = 1024 * 1024
 CONTRACT_VOLUME = {"name": "v1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
 VOLUMES = "/api/storage/volumes"
 SVMS = "/api/svm/svms"
+QOS = "/api/storage/qos/policies"
 
 
 @pytest.fixture
@@ -206,7 +207,7 @@ def test_effect_creates_the_volume_with_ontap_defaults(inv: Inventory, clock: Vi
     assert volume["nas"]["security_style"] == "unix"
     assert volume["nas"]["unix_permissions"] == 755
     assert volume["guarantee"] == {"type": "volume"}
-    assert volume["snapshot_policy"] == {"name": "default"}
+    assert volume["snapshot_policy"] == {"name": "default", "uuid": _default_policy(inv)}
     assert volume["create_time"] == iso(VIRTUAL_EPOCH + 7)
     assert volume["_links"] == {"self": {"href": f"{VOLUMES}/{volume['uuid']}"}}
     assert inv.read(f"{VOLUMES}/{volume['uuid']}", {}) == volume
@@ -220,7 +221,21 @@ def test_a_volume_post_names_its_aggregates(inv: Inventory) -> None:
     assert [a["name"] for a in volume_named(inv, "v1")["aggregates"]] == ["aggr1"]
 
 
+def _default_policy(inv: Inventory) -> str:
+    """The uuid of the built-in snapshot policy ``default``."""
+    found = inv._read("/api/storage/snapshot-policies", {"name": "default"})["records"]
+    return str(found[0]["uuid"])
+
+
+def _policies(inv: Inventory, export: str, qos: str) -> None:
+    """An export policy and a QoS policy in vs0: a volume naming them needs them to exist
+    (the simulator's planner: neither is an inventory resource)."""
+    for path, name in (("/api/protocols/nfs/export-policies", export), (QOS, qos)):
+        inv._plan("POST", path, {"svm": {"name": "vs0"}, "name": name}, {}).effect()
+
+
 def test_every_writable_field_is_kept(inv: Inventory) -> None:
+    _policies(inv, "exports", "gold")
     body = {
         "name": "v1",
         "svm.name": "vs0",
@@ -367,6 +382,7 @@ def test_ansible_fields_are_accepted(inv: Inventory) -> None:
 
 
 def test_field_names_cover_rendered_records(inv: Inventory) -> None:
+    _policies(inv, "exports", "q")
     extra: dict[str, Any] = {"nas.path": "/v1", "qos.policy.name": "q", "_tags": ["a:b"]}
     volume_uuid = make_volume(inv, comment="x", **extra)
     make_snapshot(inv, volume_uuid, comment="x", expiry_time="2030-01-01T00:00:00Z")
@@ -836,7 +852,7 @@ def test_svm_crud(inv: Inventory) -> None:
     assert record["subtype"] == "default"
     assert record["language"] == "c.utf_8"
     assert record["ipspace"]["name"] == "Default"
-    assert record["snapshot_policy"] == {"name": "default"}
+    assert record["snapshot_policy"] == {"name": "default", "uuid": _default_policy(inv)}
     assert record["nfs"]["enabled"] is True
     assert record["cifs"]["enabled"] is False
     assert record["max_volumes"] == "unlimited"
@@ -875,7 +891,8 @@ def test_svm_rename_shows_in_its_volumes(inv: Inventory) -> None:
         ({"name": "vs1", "nfs": {"enabled": "yes"}}, 400, "nfs.enabled"),
         ({"name": "vs1", "max_volumes": "many"}, 400, "max_volumes"),
         ({"name": "vs1", "uuid": "x"}, 400, "uuid"),
-        ({"name": "vs1", "dns": {}}, 400, "dns"),
+        ({"name": "vs1", "dns": {}}, 400, "dns.domains"),
+        ({"name": "vs1", "dns": {"domains": ["example.com"]}}, 400, "dns.servers"),
     ],
 )
 def test_svm_post_validation(
@@ -901,7 +918,8 @@ def test_svm_writable_fields(inv: Inventory) -> None:
     assert record["max_volumes"] == "10"
     assert record["language"] == "en_us"
     assert record["subtype"] == "dp_destination"
-    assert record["snapshot_policy"] == {"name": "none"}
+    none = inv._read("/api/storage/snapshot-policies", {"name": "none"})["records"][0]
+    assert record["snapshot_policy"] == {"name": "none", "uuid": none["uuid"]}
     assert record["iscsi"]["enabled"] is True
     apply(inv, "PATCH", f"{SVMS}/{vs1}", {"aggregates": []})
     assert inv.read(f"{SVMS}/{vs1}", {})["aggregates"] == []

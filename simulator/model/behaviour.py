@@ -8,6 +8,10 @@ record's shape (fields, types, keys and references still come from the declarati
   references are resolved, before keys are generated and duplicates refused: fill defaults
   and derived fields, refuse what ONTAP refuses (raise :class:`~simulator.errors.ApiError`);
 - ``prepare_patch(store, record, changes)``: likewise for a PATCH of ``record``;
+- ``recheck_patch(store, record, changes)``: when a PATCH applies (its job's end), before
+  ``changes`` (as ``prepare_patch`` left them) merge into ``record``: refuse what changed
+  meanwhile (a snapshot to restore deleted: raise ApiError, the job fails with its code and
+  nothing applies), and take out what is not stored (``changes`` may be edited);
 - ``check_delete(store, record)``: refuse a DELETE (a record still in use, ...);
 - ``applied(store, event, record)``: side effects once a write has applied (``event`` is
   ``"post"``, ``"patch"`` or ``"delete"``; ``record`` as stored, or as it was for a delete);
@@ -113,6 +117,9 @@ class Behaviour:
 
     def prepare_patch(self, store: Store, record: Record, changes: Record) -> None:
         """Check and complete ``changes`` to ``record`` (both may be read, ``changes`` edited)."""
+
+    def recheck_patch(self, store: Store, record: Record, changes: Record) -> None:
+        """Raise ApiError to fail a PATCH applying ``changes`` to ``record`` now."""
 
     def check_delete(self, store: Store, record: Record) -> None:
         """Raise ApiError to refuse deleting ``record``."""

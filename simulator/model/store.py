@@ -156,6 +156,9 @@ class Store:
         #: True while a scenario's records are created: deep models may then allow what only
         #: the cluster itself creates (physical ports, ...).
         self.loading = False
+        #: True while the behaviours seed the store (built-ins, the scenario's inventory),
+        #: before a scenario's ``records`` exist.
+        self.seeding = False
         #: The query arguments of the write whose deep rules are running (hooks read the
         #: arguments their ``params`` declare, such as ``allow_delete_while_mapped``).
         self.query: Mapping[str, str] = {}
@@ -253,8 +256,12 @@ class Store:
                 raise
 
     def _seed(self) -> None:
-        for behaviour in BEHAVIOURS.values():
-            behaviour.seed(self)
+        self.seeding = True
+        try:
+            for behaviour in BEHAVIOURS.values():
+                behaviour.seed(self)
+        finally:
+            self.seeding = False
 
     @contextmanager
     def _operation(self) -> Iterator[None]:
@@ -798,7 +805,8 @@ class Store:
                 self._refuse_duplicate(resource, key, merged, besides=key)
 
         def change(table: dict[tuple[str, ...], Record], key: tuple[str, ...]) -> None:
-            changes = each[key]
+            changes = copy.deepcopy(each[key])
+            behaviour.recheck_patch(self, table[key], changes)
             if "name" in changes:  # a duplicate created meanwhile: refused, nothing applied
                 merged = copy.deepcopy(table[key])
                 deep_merge(merged, changes)

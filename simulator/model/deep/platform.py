@@ -3,9 +3,12 @@
 The cluster, its nodes and aggregates come from the scenario's ``inventory`` (loaded by
 :func:`simulator.model.deep.inventory.load_inventory` when the store starts and after every
 reset); clients change what ONTAP lets them change, and every other field a PATCH sets is kept
-as given and read back. What is derived: the version every node and the software show (the
-cluster's; a software PATCH of ``version`` upgrades at once), an aggregate's used and
-available space (the sizes of the volumes it holds with a ``volume`` guarantee).
+as given and read back. Renaming the cluster renames neither its nodes nor changes their uuids
+(``cluster identity modify`` changes the cluster's name only; a node's uuid is its identity);
+a node is renamed by a PATCH of its own. What is derived: the version every node and the
+software show (the cluster's; a software PATCH of ``version`` upgrades at once), an
+aggregate's used and available space (the sizes of the volumes it holds with a ``volume``
+guarantee).
 
 Refusals (INFERRED where ONTAP documents no code): a cluster POST on a cluster that exists
 (409), a node POST (400: no node outside the cluster), a node DELETE (409: it holds the
@@ -90,13 +93,6 @@ class ClusterBehaviour(Behaviour):
             changes.get("name"),
             "a cluster name: a letter, then letters, digits, _ . -",
         )
-
-    def applied(self, store: Store, event: Event, record: Record) -> None:
-        inventory = store.inventory or {}
-        if event == "patch" and not inventory.get("nodes"):
-            # The one node the inventory did not name is named after its cluster.
-            for node in _nodes(store)[:1]:
-                node["name"] = f"{record.get('name')}-01"
 
     def render(self, store: Store, record: Record) -> Record:
         record["_links"] = _link("/api/cluster")

@@ -12,7 +12,8 @@ Volumes (``/api/storage/volumes``):
   digits as a decimal integer; ``nas.path`` is ``""`` or a path starting with ``/``;
 - a PATCH may name the volume's own SVM and type, never others; ``movement.
   destination_aggregate`` moves the volume (at once); ``restore_to.snapshot`` (body or query)
-  restores one of its snapshots; ``quota.enabled`` turns quotas on or off;
+  restores one of its snapshots (checked again when the job applies: a snapshot deleted
+  meanwhile fails it with code 524511); ``quota.enabled`` turns quotas on or off;
 - a volume another record holds (a mapped LUN, a SnapMirror destination) is not deleted; its
   snapshots go with it.
 
@@ -30,10 +31,12 @@ from urllib.parse import urlencode
 
 from ...errors import ApiError, bad_value
 from ...jobs import iso
+from ...query import get_path
 from ..behaviour import Behaviour, Event, register
 from ..body import invalid
 from ..spec import FieldSpec
-from .svm import check_name, check_range, svm_reference
+from .inventory import derived_uuid
+from .svm import check_name, check_policy_pair, check_range, fill_policy, svm_reference
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -51,6 +54,16 @@ _SNAPSHOT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,254}")
 _PERMISSION_BITS = re.compile(r"[0-7]{1,4}")
 _SYMBOLIC = re.compile(r"([-s][-s][-t])?((?:[-r][-w][-xst]){3})")
 _SIZING = ("use_existing_resources", "add_new_resources")
+#: ONTAP's built-in adaptive QoS policy groups (``qos adaptive-policy-group show``): name ->
+#: expected and peak IOPS per TB, absolute minimum IOPS (INFERRED from ONTAP's documentation
+#: of the built-in groups).
+BUILTIN_ADAPTIVE_QOS: Mapping[str, tuple[int, int, int]] = {
+    "extreme": (6144, 12288, 1000),
+    "performance": (2048, 4096, 500),
+    "value": (128, 512, 75),
+}
+#: Where a PATCH's planned restores wait for its job to apply (never stored).
+_RESTORES = "restore_to"
 
 
 def _restore_field(leaf: str) -> FieldSpec:
@@ -189,6 +202,29 @@ def _defaults(store: Store, data: Record) -> Record:
     }
 
 
+def _export_policy(store: Store, data: Record, svm_uuid: Any) -> None:
+    """Resolve ``nas.export_policy`` (name or id) within the volume's SVM, both ways; an
+    unknown one is refused ([TRI] volume_create: 918271 "Failed to get valid export
+    policy."; INFERRED for a PATCH), except in a scenario's inventory, which may name a
+    policy its ``records`` create (kept as given)."""
+    ref = get_path(data, "nas.export_policy")
+    if not isinstance(ref, dict):
+        return
+    given = {k: ref[k] for k in ("id", "name") if ref.get(k) not in (None, "")}
+    if not given:
+        return
+    for policy in store.records_of("ExportPolicy"):
+        if get_path(policy, "svm.uuid") == svm_uuid and all(
+            str(policy.get(k)) == str(v) for k, v in given.items()
+        ):
+            ref.update(name=policy.get("name"), id=policy.get("id"))
+            return
+    if store.seeding:
+        return
+    key = "name" if "name" in given else "id"
+    raise ApiError(400, "918271", "Failed to get valid export policy.", f"nas.export_policy.{key}")
+
+
 def _snapshot_in(store: Store, volume_uuid: Any, ref: Mapping[str, Any]) -> Record:
     """The snapshot of the volume ``ref`` names (for ``restore_to``), or 400 naming it."""
     for snapshot in store.tables.get("Snapshot", {}).values():
@@ -220,11 +256,35 @@ class VolumeBehaviour(Behaviour):
     extra_fields: ClassVar[Mapping[str, FieldSpec]] = {
         f"restore_to.snapshot.{leaf}": _restore_field(leaf) for leaf in ("name", "uuid")
     }
-    #: Policies are named, not looked up (INFERRED: ONTAP resolves them when it applies them).
-    unchecked = frozenset({"nas.export_policy", "snapshot_policy", "qos.policy"})
+    #: The export policy is resolved by :func:`_export_policy` (a scenario's inventory may
+    #: name one its ``records`` create).
+    unchecked = frozenset({"nas.export_policy"})
+    #: [TRI] volume_create: 917551 "Specified snapshot policy not found." (INFERRED for a
+    #: PATCH, whose list names none); a QoS policy: INFERRED, ONTAP's generic code.
+    unknown_reference: ClassVar[Mapping[str, str]] = {"snapshot_policy": "917551"}
+
+    def seed(self, store: Store) -> None:
+        resource = store.spec.resources["QosPolicy"]
+        for name, (expected, peak, low) in BUILTIN_ADAPTIVE_QOS.items():
+            store.insert(
+                resource,
+                {
+                    "uuid": derived_uuid("qos-policy", name),
+                    "name": name,
+                    "scope": "cluster",
+                    "adaptive": {
+                        "expected_iops": expected,
+                        "peak_iops": peak,
+                        "absolute_min_iops": low,
+                        "expected_iops_allocation": "allocated_space",
+                        "peak_iops_allocation": "used_space",
+                    },
+                },
+            )
 
     def prepare_body(self, store: Store, body: Record, method: Literal["post", "patch"]) -> None:
         _check_name(body.get("name"))  # first: ONTAP names a bad name before other fields
+        check_policy_pair(store, body)
         aggregates = body.get("aggregates")
         if isinstance(aggregates, list) and not all(isinstance(a, Mapping) for a in aggregates):
             raise invalid("aggregates", aggregates, "expected a list of objects with name or uuid")
@@ -243,9 +303,12 @@ class VolumeBehaviour(Behaviour):
         deep_merge(merged, data)
         data.clear()
         data.update(merged)
+        _export_policy(store, data, get_path(data, "svm.uuid"))
+        fill_policy(store, data, get_path(data, "svm.uuid"))
 
     def prepare_patch(self, store: Store, record: Record, changes: Record) -> None:
         _check_sizing(store)
+        _export_policy(store, changes, get_path(record, "svm.uuid"))
         svm = changes.pop("svm", None)
         if svm:
             current = record.get("svm", {})
@@ -270,9 +333,21 @@ class VolumeBehaviour(Behaviour):
                 if f"restore_to.snapshot.{leaf}" in store.query
             }
         )
-        for ref in refs:
-            if ref:
-                _snapshot_in(store, record.get("uuid"), ref)
+        restores = [
+            {"uuid": found.get("uuid"), "name": found.get("name")}
+            for found in (_snapshot_in(store, record.get("uuid"), ref) for ref in refs if ref)
+        ]
+        if restores:
+            changes[_RESTORES] = restores
+
+    def recheck_patch(self, store: Store, record: Record, changes: Record) -> None:
+        snapshots = store.tables.get("Snapshot", {})
+        for restore in changes.pop(_RESTORES, []):
+            found = snapshots.get((str(record.get("uuid")), str(restore["uuid"])))
+            if found is None:
+                # [TRI] volume_modify: 524511 'Failed to restore snapshot
+                # "restore_to.snapshot.name".' (the snapshot was deleted meanwhile)
+                raise ApiError(400, "524511", f'Failed to restore snapshot "{restore["name"]}".')
 
     def check_delete(self, store: Store, record: Record) -> None:
         held = store.holder("Volume", str(record.get("uuid")))
