@@ -1004,10 +1004,15 @@ def test_unknown_query_arguments(
     assert error.message == f'Unexpected argument "{name}".'
 
 
-def test_record_get_takes_only_fields(inv: Inventory) -> None:
+def test_record_get_takes_fields_and_max_records_only(inv: Inventory) -> None:
+    """``max_records`` is taken on a record (na_ontap_rest_info sends it on every GET);
+    a collection's other arguments are not."""
     uuid = make_volume(inv)
-    error = refused(lambda: inv.read(f"{VOLUMES}/{uuid}", {"max_records": "1"}))
+    assert inv.read(f"{VOLUMES}/{uuid}", {"max_records": "1"})["uuid"] == uuid
+    error = refused(lambda: inv.read(f"{VOLUMES}/{uuid}", {"order_by": "name"}))
     assert (error.status, error.code) == (404, "262179")
+    error = refused(lambda: inv.read(f"{VOLUMES}/{uuid}", {"max_records": "x"}))
+    assert (error.status, error.target) == (400, "max_records")
 
 
 def test_accepted_write_query_arguments(inv: Inventory) -> None:

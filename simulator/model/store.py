@@ -438,15 +438,11 @@ class Store:
             self.sync(resource.name)
             self._check_parents(target)
             if target.is_record:
-                # ``max_records`` on an object outside any collection (the cluster): INFERRED,
-                # generic readers such as na_ontap_rest_info send it on every GET.
-                check_params(
-                    params,
-                    RECORD_PARAMS | ({"max_records"} if resource.singleton else set()),
-                    names,
-                )
-                if resource.singleton:
-                    parse_int(params, "max_records", 0, None)
+                # ``max_records`` on a record (INFERRED: generic readers such as
+                # na_ontap_rest_info send it on every GET, record paths included, and work
+                # against clusters): checked as a number, and meaningless for one record.
+                check_params(params, RECORD_PARAMS | {"max_records"}, names)
+                parse_int(params, "max_records", 0, None)
                 _, record = self._find(target)
                 rendered = self.render(resource, record)
             else:
