@@ -150,22 +150,26 @@ def assign_disks(
         return len(chosen)
 
 
+def _releasable(container: Any, what: str, name: Any) -> None:
+    """Only a spare loses its owner: an unowned one 400 code 2, one in use 409 code 1."""
+    if container == "unassigned":
+        raise bad_value(what, f'{what.capitalize()} "{name}" is not owned by any node.')
+    if container != "spare":
+        raise ApiError(
+            409,
+            "1",
+            f'{what.capitalize()} "{name}" is in use ({container}): only a spare loses its owner.',
+            what,
+        )
+
+
 def remove_owner(store: Store, name: Any) -> None:
     """``storage disk removeowner``: a spare disk becomes unassigned."""
     if not name:
         raise bad_value("disk", 'Missing value for required field "disk".')
     with store.lock:
         disk = _find(store, str(name))
-        container = disk.get("container_type")
-        if container == "unassigned":
-            raise bad_value("disk", f'Disk "{name}" is not owned by any node.')
-        if container != "spare":
-            raise ApiError(
-                409,
-                "1",
-                f'Disk "{name}" is in use ({container}): only a spare disk loses its owner.',
-                "disk",
-            )
+        _releasable(disk.get("container_type"), "disk", name)
         disk.pop("node", None)
         disk.pop("home_node", None)
         disk["container_type"] = "unassigned"
@@ -244,15 +248,6 @@ def remove_partition_owner(store: Store, name: Any) -> None:
     aggregate's: 409, code 1; an unowned one: 400, code 2 (INFERRED, as for disks)."""
     with store.lock:
         partition = _partition(store, name)
-        container = partition["container_type"]
-        if container == "unassigned":
-            raise bad_value("partition", f'Partition "{name}" is not owned by any node.')
-        if container != "spare":
-            raise ApiError(
-                409,
-                "1",
-                f'Partition "{name}" is in use ({container}): only a spare loses its owner.',
-                "partition",
-            )
+        _releasable(partition["container_type"], "partition", name)
         partition["owner_node_name"] = partition["home_node_name"] = None
         partition["container_type"] = "unassigned"
