@@ -1548,6 +1548,561 @@ def _autosupport_checks(sim: Simulator) -> list[Record]:
     return rows
 
 
+# -- CLI-only tables: records ONTAP keeps that REST does not show ---------------------------------
+def _table_rows(
+    name: str, only: Mapping[str, Any] | None = None
+) -> Callable[[Simulator], list[Record]]:
+    def rows(sim: Simulator) -> list[Record]:
+        with sim.store.lock:
+            found = list(sim.store.tables.setdefault(name, {}).values())
+        return [r for r in found if all(r.get(k) == v for k, v in (only or {}).items())]
+
+    return rows
+
+
+def _svm_named(sim: Simulator, name: Any) -> Record:
+    if not name:
+        raise bad_value("vserver", 'Missing value for required field "vserver".')
+    svm = next((r for r in rest_records(sim, "Svm") if r.get("name") == name), None)
+    if svm is None:
+        raise ApiError(404, "4", f'Vserver "{name}" does not exist.', "vserver")
+    return svm
+
+
+def _converted(command: Command, args: Record) -> Record:
+    out: Record = {}
+    for name, value in args.items():
+        spec = command.fields.get(name)
+        if spec is None:
+            raise ApiError(400, "262179", f'Unexpected argument "{name}".', name)
+        if spec.to_rest is None:
+            raise bad_value(name, f'Field "{name}" cannot be set by "{command.path}".')
+        out[name] = spec.to_rest(value)
+    return out
+
+
+Check = Callable[["Simulator", Record], None]
+#: The codes of a missing key, where ONTAP's are known (REST's ACL create, Trident's client).
+_MISSING = {
+    "account": ("10485810", "User is a required field."),
+    "access_type": ("10485811", "Access is a required field."),
+}
+
+
+def _table_create(
+    table: str,
+    keys: Sequence[str],
+    defaults: Callable[[Simulator, Record], Record],
+    check: Check | None = None,
+    *,
+    fixed: Mapping[str, Any] | None = None,
+) -> Handler:
+    """A create of a CLI-only record: ``keys`` required, a duplicate 409 code 1 (INFERRED)."""
+
+    def post(
+        sim: Simulator,
+        command: Command,
+        selected: list[Record] | None,
+        args: Record,
+        params: Mapping[str, str],
+    ) -> Answer:
+        row = _converted(command, args)
+        for name in keys:
+            if row.get(name) in (None, ""):
+                code, message = _MISSING.get(
+                    name, ("2", f'Missing value for required field "{name}".')
+                )
+                raise ApiError(400, code, message, name)
+        _svm_named(sim, row["vserver"])
+        row = {**defaults(sim, row), **row, **(fixed or {})}
+        if check is not None:
+            check(sim, row)
+        key = tuple(str(row[k]) for k in (*(fixed or {}), *keys))
+        with sim.store.lock:
+            rows = sim.store.tables.setdefault(table, {})
+            if key in rows:
+                shown = ", ".join(f"{k} {row[k]}" for k in keys)
+                raise ApiError(409, "1", f"The entry ({shown}) already exists.", keys[-1])
+            rows[key] = row
+        return Answer(201, {"num_records": 1})
+
+    return post
+
+
+def _table_modify(check: Check | None = None) -> Handler:
+    def patch(
+        sim: Simulator,
+        command: Command,
+        selected: list[Record] | None,
+        args: Record,
+        params: Mapping[str, str],
+    ) -> Answer:
+        changes = _converted(command, args)
+        for name in changes:
+            if name in command.keys:
+                raise bad_value(name, f'Field "{name}" cannot be modified.')
+        for row in selected or []:
+            if check is not None:
+                check(sim, {**row, **changes})
+        with sim.store.lock:
+            for row in selected or []:
+                row.update(changes)
+        return Answer(200, {"num_records": len(selected or [])})
+
+    return patch
+
+
+def _table_delete(
+    table: str, keys: Sequence[str], check: Check | None = None, *, fixed: Sequence[str] = ()
+) -> Handler:
+    def remove(
+        sim: Simulator,
+        command: Command,
+        selected: list[Record] | None,
+        args: Record,
+        params: Mapping[str, str],
+    ) -> Answer:
+        records = selected or []
+        for row in records:
+            if check is not None:
+                check(sim, row)
+        with sim.store.lock:
+            rows = sim.store.tables.setdefault(table, {})
+            for row in records:
+                rows.pop(tuple(str(row[k]) for k in (*fixed, *keys)), None)
+        return Answer(200, {"num_records": len(records)})
+
+    return remove
+
+
+# -- vserver security file-directory: NTFS security descriptors, policies, apply -----------------
+def _choice(name: str, allowed: Sequence[str]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        text = str(value).replace("_", "-") if name != "access_control" else str(value)
+        if text not in allowed:
+            raise bad_value(name, f'Invalid value "{value}" for "{name}" ({"|".join(allowed)}).')
+        return text
+
+    return convert
+
+
+SD_KEYS = ("vserver", "ntfs_sd")
+SD_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("vserver"),
+    "ntfs_sd": Field("ntfs_sd"),
+    "owner": Field("owner", to_rest=str),
+    "group": Field("group", to_rest=str),
+    "control_flags_raw": Field("control_flags_raw", to_rest=str),
+}
+ACE_KEYS = ("vserver", "ntfs_sd", "access_type", "account")
+_RIGHTS = ("no-access", "full-control", "modify", "read-and-execute", "read", "write")
+_APPLY_TO = ("this-folder", "sub-folders", "files")
+
+
+def _apply_to(value: Any) -> list[str]:
+    found = [v.replace("_", "-") for v in _as_list(value)]
+    for item in found:
+        if item not in _APPLY_TO:
+            raise bad_value("apply_to", f'Invalid value "{item}" for "apply_to".')
+    return found
+
+
+def _ace_fields(types: Sequence[str]) -> Mapping[str, Field]:
+    return {
+        "vserver": Field("vserver"),
+        "ntfs_sd": Field("ntfs_sd"),
+        "access_type": Field("access_type", to_rest=_choice("access_type", types)),
+        "account": Field("account", to_rest=str),
+        "rights": Field("rights", to_rest=_choice("rights", _RIGHTS)),
+        "apply_to": Field(show=_listed("apply_to"), key="apply_to", to_rest=_apply_to),
+    }
+
+
+def _sd_exists(sim: Simulator, row: Record) -> None:
+    from .model.deep.filesecurity import descriptors
+
+    if row["ntfs_sd"] not in descriptors(sim.store, row["vserver"]):
+        raise ApiError(
+            404, "4", f'Security descriptor "{row["ntfs_sd"]}" does not exist.', "ntfs_sd"
+        )
+
+
+def _ace_required(sim: Simulator, row: Record) -> None:
+    _sd_exists(sim, row)
+
+
+def _ace_defaults(sim: Simulator, row: Record) -> Record:
+    return {"rights": "full-control", "apply_to": list(_APPLY_TO)}
+
+
+def _sd_unused(sim: Simulator, row: Record) -> None:
+    """A security descriptor a policy task names is not deleted (409, code 1, INFERRED)."""
+    from .model.deep.filesecurity import ACES, TASKS
+
+    with sim.store.lock:
+        user = next(
+            (
+                t
+                for t in sim.store.tables.get(TASKS, {}).values()
+                if t["vserver"] == row["vserver"] and row["ntfs_sd"] in t.get("ntfs_sd", [])
+            ),
+            None,
+        )
+        if user is not None:
+            raise ApiError(
+                409,
+                "1",
+                f'Security descriptor "{row["ntfs_sd"]}" is used by a task of policy '
+                f'"{user["policy_name"]}".',
+                "ntfs_sd",
+            )
+        aces = sim.store.tables.get(ACES, {})
+        for key, ace in list(aces.items()):
+            if ace["vserver"] == row["vserver"] and ace["ntfs_sd"] == row["ntfs_sd"]:
+                del aces[key]
+
+
+POLICY_KEYS = ("vserver", "policy_name")
+TASK_KEYS = ("vserver", "policy_name", "path")
+TASK_FIELDS: Mapping[str, Field] = {
+    "vserver": Field("vserver"),
+    "policy_name": Field("policy_name"),
+    "path": Field("path", to_rest=str),
+    "ntfs_mode": Field(
+        "ntfs_mode", to_rest=_choice("ntfs_mode", ("propagate", "ignore", "replace"))
+    ),
+    "ntfs_sd": Field(show=_listed("ntfs_sd"), key="ntfs_sd", to_rest=_as_list),
+    "security_type": Field("security_type", to_rest=_choice("security_type", ("ntfs", "nfsv4"))),
+    "access_control": Field(
+        "access_control", to_rest=_choice("access_control", ("file_directory", "slag"))
+    ),
+    "index_num": Field("index_num", to_rest=_bounded(1, 9999)),
+}
+
+
+def _policy_named(sim: Simulator, vserver: str, name: str) -> None:
+    from .model.deep.filesecurity import POLICIES
+
+    with sim.store.lock:
+        if (vserver, name) not in sim.store.tables.get(POLICIES, {}):
+            raise ApiError(404, "4", f'Policy "{name}" does not exist.', "policy_name")
+
+
+def _task_defaults(sim: Simulator, row: Record) -> Record:
+    from .model.deep.filesecurity import TASKS
+
+    with sim.store.lock:
+        taken = [
+            t["index_num"]
+            for t in sim.store.tables.get(TASKS, {}).values()
+            if (t["vserver"], t["policy_name"]) == (row["vserver"], row["policy_name"])
+        ]
+    return {
+        "ntfs_mode": "propagate",
+        "ntfs_sd": [],
+        "security_type": "ntfs",
+        "access_control": "file_directory",
+        "index_num": max(taken, default=0) + 1,
+    }
+
+
+def _task_check(sim: Simulator, row: Record) -> None:
+    _policy_named(sim, row["vserver"], row["policy_name"])
+    for name in row.get("ntfs_sd", []):
+        _sd_exists(sim, {"vserver": row["vserver"], "ntfs_sd": name})
+
+
+def _drop_tasks(sim: Simulator, row: Record) -> None:
+    """Deleting a policy deletes its tasks (INFERRED)."""
+    from .model.deep.filesecurity import TASKS
+
+    with sim.store.lock:
+        tasks = sim.store.tables.get(TASKS, {})
+        for key in [k for k in tasks if k[:2] == (row["vserver"], row["policy_name"])]:
+            del tasks[key]
+
+
+FILE_SECURITY = _Rest(
+    "FileDirectorySecurity",
+    "/api/protocols/file-security/permissions/{svm.uuid}",
+    record="/api/protocols/file-security/permissions/{svm.uuid}/{file_directory_security.path}",
+)
+_ACL_WORD = {
+    "access_allow": "ALLOW",
+    "access_deny": "DENY",
+    "audit_success": "AUDIT-SUCCESS",
+    "audit_failure": "AUDIT-FAILURE",
+}
+
+
+def _acl_lines(record: Record) -> list[str]:
+    """A path's ACEs as the CLI lists them: ``ALLOW-Everyone-full_control`` (INFERRED)."""
+    return [
+        f"{_ACL_WORD.get(str(a.get('access')), a.get('access'))}-{a.get('user')}-{a.get('rights')}"
+        for a in record.get("acls") or []
+    ]
+
+
+FILE_DIRECTORY_FIELDS: Mapping[str, Field] = {
+    "vserver": ro("svm.name"),
+    "path": ro(show=lambda r: "/" + str(get_path(r, "file_directory_security.path"))),
+    "owner": ro("owner"),
+    "group": ro("group"),
+    "control_flags": ro("control_flags"),
+    "acls": ro(show=_acl_lines),
+}
+
+
+def _apply_file_security(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``vserver security file-directory apply``: the policy's tasks, in ``index_num`` order,
+    set each path's REST security (simulator/model/deep/filesecurity.py)."""
+    from .model.deep.filesecurity import TASKS, descriptors, rest_acls, rest_path, task_paths_exist
+
+    _check_args(args, POLICY_KEYS)
+    svm = _svm_named(sim, args.get("vserver"))
+    name = str(args.get("policy_name", ""))
+    _policy_named(sim, svm["name"], name)
+    with sim.store.lock:
+        tasks = sorted(
+            (
+                dict(t)
+                for t in sim.store.tables.get(TASKS, {}).values()
+                if (t["vserver"], t["policy_name"]) == (svm["name"], name)
+            ),
+            key=lambda t: t["index_num"],
+        )
+    junctions = [
+        str(get_path(v, "nas.path"))
+        for v in rest_records(sim, "Volume")
+        if get_path(v, "svm.name") == svm["name"] and isinstance(get_path(v, "nas.path"), str)
+    ]
+    sds = descriptors(sim.store, svm["name"])
+    for task in tasks:
+        task_paths_exist(task["path"], junctions)
+        for sd in task["ntfs_sd"]:
+            _sd_exists(sim, {"vserver": svm["name"], "ntfs_sd": sd})
+    for task in tasks:
+        body: Record = {"acls": []}
+        for sd in task["ntfs_sd"]:
+            for field_name, rest in (("owner", "owner"), ("group", "group")):
+                if sds[sd].get(field_name):
+                    body[rest] = sds[sd][field_name]
+            if sds[sd].get("control_flags_raw"):
+                body["control_flags"] = sds[sd]["control_flags_raw"]
+            body["acls"].extend(rest_acls(sim.store, svm["name"], sd))
+        path = f"{FILE_SECURITY.collection.replace('{svm.uuid}', svm['uuid'])}/"
+        path += rest_path(task["path"])
+        with sim.store.lock:
+            held = (svm["uuid"], task["path"].lstrip("/")) in sim.store.tables.get(
+                "FileDirectorySecurity", {}
+            )
+        if held:
+            _plan_and_apply(sim, "DELETE", path, None)
+        _plan_and_apply(sim, "POST", path, body)
+    return Answer(200, {"num_records": len(tasks)})
+
+
+# -- ucadmin: FC adapters' personality; storage disk partition: partition ownership -------------
+UCADMIN_FIELDS: Mapping[str, Field] = {
+    name: ro(name)
+    for name in (
+        "node",
+        "adapter",
+        "current_mode",
+        "current_type",
+        "pending_mode",
+        "pending_type",
+        "status_admin",
+    )
+} | {"mode": ro(show=lambda r: None), "type": ro(show=lambda r: None)}
+
+
+def _ucadmin_rows(sim: Simulator) -> list[Record]:
+    from .model.deep.fc import adapters
+
+    return adapters(sim.store)
+
+
+def _ucadmin_modify(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    """``ucadmin modify``: the pending ``mode`` and ``type`` of each selected adapter."""
+    from .model.deep.fc import modify_adapter
+
+    _check_args(args, ("mode", "type"))
+    for row in selected or []:
+        modify_adapter(sim.store, row["node"], row["adapter"], args.get("mode"), args.get("type"))
+    return Answer(200, {"num_records": len(selected or [])})
+
+
+PARTITION_FIELDS: Mapping[str, Field] = {
+    name: ro(name)
+    for name in (
+        "partition",
+        "disk",
+        "container_type",
+        "disk_type",
+        "partitioning_method",
+        "is_root",
+        "owner_node_name",
+        "home_node_name",
+        "nodelist",
+        "usable_size",
+    )
+}
+
+
+def _partition_rows(sim: Simulator) -> list[Record]:
+    from .model.deep.disks import partitions
+
+    with sim.store.lock:
+        return [dict(r) for r in partitions(sim.store).values()]
+
+
+def _partition_assign(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    from .model.deep.disks import assign_partition
+
+    _check_args(args, ("partition", "owner"))
+    assign_partition(sim.store, args.get("partition"), args.get("owner"))
+    return Answer(200, {"num_records": 1})
+
+
+def _partition_removeowner(
+    sim: Simulator,
+    command: Command,
+    selected: list[Record] | None,
+    args: Record,
+    params: Mapping[str, str],
+) -> Answer:
+    from .model.deep.disks import remove_partition_owner
+
+    _check_args(args, ("partition",))
+    remove_partition_owner(sim.store, args.get("partition"))
+    return Answer(200, {"num_records": 1})
+
+
+def _file_directory_commands() -> list[Command]:
+    from .model.deep.filesecurity import ACES, POLICIES, SDS, TASKS
+
+    sds = _table_rows(SDS)
+    tasks = _table_rows(TASKS)
+    commands = [
+        Command(
+            "vserver/security/file-directory",
+            ("vserver", "path"),
+            FILE_DIRECTORY_FIELDS,
+            FILE_SECURITY.rows,
+            doc="vserver security file-directory show: /api/protocols/file-security/permissions",
+        ),
+        Command(
+            "vserver/security/file-directory/ntfs",
+            SD_KEYS,
+            SD_FIELDS,
+            sds,
+            post=_table_create(SDS, SD_KEYS, lambda sim, row: {}),
+            patch=_table_modify(),
+            delete=_table_delete(SDS, SD_KEYS, _sd_unused),
+            doc="vserver security file-directory ntfs: security descriptors (CLI-only)",
+        ),
+        Command(
+            "vserver/security/file-directory/policy",
+            POLICY_KEYS,
+            {"vserver": Field("vserver"), "policy_name": Field("policy_name")},
+            _table_rows(POLICIES),
+            post=_table_create(POLICIES, POLICY_KEYS, lambda sim, row: {}),
+            delete=_table_delete(POLICIES, POLICY_KEYS, _drop_tasks),
+            doc="vserver security file-directory policy: policies (CLI-only)",
+        ),
+        Command(
+            "vserver/security/file-directory/policy/task",
+            TASK_KEYS,
+            TASK_FIELDS,
+            tasks,
+            patch=_table_modify(_task_check),
+            doc="vserver security file-directory policy task show/modify (CLI-only)",
+        ),
+        Command(
+            "vserver/security/file-directory/policy/task/add",
+            TASK_KEYS,
+            TASK_FIELDS,
+            tasks,
+            get=False,
+            creates=True,
+            post=_table_create(TASKS, TASK_KEYS, _task_defaults, _task_check),
+            doc="vserver security file-directory policy task add",
+        ),
+        Command(
+            "vserver/security/file-directory/policy/task/remove",
+            TASK_KEYS,
+            TASK_FIELDS,
+            tasks,
+            get=False,
+            delete=_table_delete(TASKS, TASK_KEYS),
+            doc="vserver security file-directory policy task remove",
+        ),
+        Command(
+            "vserver/security/file-directory/apply",
+            POLICY_KEYS,
+            {"vserver": Field("vserver"), "policy_name": Field("policy_name")},
+            _table_rows(POLICIES),
+            get=False,
+            creates=True,
+            post=_apply_file_security,
+            doc="vserver security file-directory apply: the policy's tasks set REST's security",
+        ),
+    ]
+    for kind, types in (("dacl", ("allow", "deny")), ("sacl", ("success", "failure"))):
+        fields = _ace_fields(types)
+        rows = _table_rows(ACES, {"list": kind})
+        fixed = {"list": kind}
+        commands += [
+            Command(
+                f"vserver/security/file-directory/ntfs/{kind}",
+                ACE_KEYS,
+                fields,
+                rows,
+                patch=_table_modify(),
+                doc=f"vserver security file-directory ntfs {kind} show/modify (CLI-only)",
+            ),
+            Command(
+                f"vserver/security/file-directory/ntfs/{kind}/add",
+                ACE_KEYS,
+                fields,
+                rows,
+                get=False,
+                creates=True,
+                post=_table_create(ACES, ACE_KEYS, _ace_defaults, _ace_required, fixed=fixed),
+                doc=f"vserver security file-directory ntfs {kind} add",
+            ),
+            Command(
+                f"vserver/security/file-directory/ntfs/{kind}/remove",
+                ACE_KEYS,
+                fields,
+                rows,
+                get=False,
+                delete=_table_delete(ACES, ACE_KEYS, fixed=("list",)),
+                doc=f"vserver security file-directory ntfs {kind} remove",
+            ),
+        ]
+    return commands
+
+
 # -- the commands --------------------------------------------------------------------------------
 def _commands() -> list[Command]:
     volume = rest_object(
@@ -1606,6 +2161,42 @@ def _commands() -> list[Command]:
     fpolicy_policy = rest_object(FPOLICY_POLICIES, modify=False)
     fpolicy_scope = rest_object(FPOLICY_POLICIES, delete=False)
     return [
+        *_file_directory_commands(),
+        Command(
+            "ucadmin",
+            ("node", "adapter"),
+            UCADMIN_FIELDS,
+            _ucadmin_rows,
+            patch=_ucadmin_modify,
+            doc="ucadmin show/modify: FC adapters' current and pending mode and type",
+        ),
+        Command(
+            "storage/disk/partition",
+            ("partition",),
+            PARTITION_FIELDS,
+            _partition_rows,
+            doc="storage disk partition show: root-data partitions derived from the disks",
+        ),
+        Command(
+            "storage/disk/partition/assign",
+            ("partition",),
+            PARTITION_FIELDS,
+            _partition_rows,
+            get=False,
+            creates=True,
+            post=_partition_assign,
+            doc="storage disk partition assign: an unassigned partition becomes a spare",
+        ),
+        Command(
+            "storage/disk/partition/removeowner",
+            ("partition",),
+            PARTITION_FIELDS,
+            _partition_rows,
+            get=False,
+            creates=True,
+            post=_partition_removeowner,
+            doc="storage disk partition removeowner: a spare partition becomes unassigned",
+        ),
         Command(
             "security/login/role/config",
             ("vserver", "role"),
@@ -1944,21 +2535,7 @@ COMMANDS: Mapping[str, Command] = {command.path: command for command in _command
 
 #: Commands NetApp's Ansible collection uses that the simulator does not model (yet): ONTAP
 #: has them, so they are refused as not modelled (405), not as unknown commands.
-NOT_MODELLED = frozenset(
-    {
-        "storage/disk/partition",
-        "storage/disk/partition/assign",
-        "storage/disk/partition/removeowner",
-        "ucadmin",
-        "vserver/security/file-directory",
-        "vserver/security/file-directory/apply",
-        "vserver/security/file-directory/ntfs",
-        "vserver/security/file-directory/policy",
-        "vserver/security/file-directory/policy/task",
-        "vserver/security/file-directory/policy/task/add",
-        "vserver/security/file-directory/policy/task/remove",
-    }
-)
+NOT_MODELLED: frozenset[str] = frozenset()
 
 
 # -- the passthrough -----------------------------------------------------------------------------

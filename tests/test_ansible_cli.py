@@ -24,15 +24,21 @@ def lab_sim(playbook_bin: str) -> Iterator[TlsSim]:
         sim.session.close()
 
 
+def run_on_lab(
+    playbook_bin: str, lab_sim: TlsSim, factory: pytest.TempPathFactory, playbook: str
+) -> PlaybookRun:
+    """``playbook`` run once against a freshly reset lab simulator."""
+    lab_sim.reset()
+    return run_playbook(playbook_bin, lab_sim, playbook, factory.mktemp(playbook.split(".")[0]))
+
+
 @pytest.fixture(scope="module")
 def run(
     playbook_bin: str,
     lab_sim: TlsSim,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> PlaybookRun:
-    lab_sim.reset()
-    tmp = tmp_path_factory.mktemp("cli")
-    return run_playbook(playbook_bin, lab_sim, "cli_new_commands.yml", tmp)
+    return run_on_lab(playbook_bin, lab_sim, tmp_path_factory, "cli_new_commands.yml")
 
 
 def test_each_step_changes_then_reruns_without_change(run: PlaybookRun) -> None:

@@ -7,9 +7,10 @@ are tests/test_ansible.py's.
 from __future__ import annotations
 
 import pytest
-from test_ansible import PlaybookRun, TlsSim, assert_changed_then_idempotent, run_playbook
+from test_ansible import PlaybookRun, TlsSim, assert_changed_then_idempotent
 from test_ansible import playbook_bin as playbook_bin
 from test_ansible_cli import lab_sim as lab_sim
+from test_ansible_cli import run_on_lab
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +19,7 @@ def run(
     lab_sim: TlsSim,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> PlaybookRun:
-    lab_sim.reset()
-    tmp = tmp_path_factory.mktemp("cli_platform")
-    return run_playbook(playbook_bin, lab_sim, "cli_platform.yml", tmp)
+    return run_on_lab(playbook_bin, lab_sim, tmp_path_factory, "cli_platform.yml")
 
 
 def test_each_step_changes_then_reruns_without_change(run: PlaybookRun) -> None:

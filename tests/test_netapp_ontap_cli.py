@@ -101,3 +101,26 @@ def test_cli_execute_raises_fpolicy_refusals(
     assert response is not None
     assert raised.value.status_code == status
     assert response.http_response.json()["error"]["code"] == code
+
+
+@pytest.mark.usefixtures("sim")
+def test_cli_execute_disk_assign_and_bgp_config() -> None:
+    from netapp_ontap.resources import Disk, Node
+
+    node = next(iter(Node.get_collection())).name
+    free = [d.name for d in Disk.get_collection(container_type="unassigned")]
+    CLI().execute("storage disk assign", body={"disk": free[0], "owner": node})
+    disk = Disk.find(name=free[0], fields="container_type,home_node.name")
+    assert disk is not None
+    assert (disk.container_type, disk.home_node.name) == ("spare", node)
+    with pytest.raises(NetAppRestError) as refused:
+        CLI().execute("storage disk assign", body={"disk": free[0], "owner": node})
+    assert refused.value.http_err_response.http_response.json()["error"]["code"] == "2"
+    CLI().execute("storage disk removeowner", body={"disk": free[0]})
+
+    CLI().execute("network bgp config create", body={"node": node, "asn": 65000})
+    CLI().execute("network bgp config modify", body={"hold-time": 90}, node=node)
+    shown = body(CLI().execute("network bgp config show", fields="asn,hold_time"))
+    assert shown["records"] == [{"node": node, "asn": 65000, "hold_time": 90}]
+    CLI().execute("network bgp config delete", node=node)
+    assert body(CLI().execute("network bgp config show"))["num_records"] == 0

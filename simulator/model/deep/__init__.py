@@ -10,6 +10,7 @@ from . import (
     assigned,  # noqa: F401
     disks,  # noqa: F401
     dp,  # noqa: F401
+    fc,  # noqa: F401
     fpolicy,  # noqa: F401
     nas,  # noqa: F401
     network,  # noqa: F401

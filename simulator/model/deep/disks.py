@@ -22,7 +22,14 @@ from ..behaviour import Behaviour, register
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["assign_disks", "disks", "remove_owner"]
+__all__ = [
+    "assign_disks",
+    "assign_partition",
+    "disks",
+    "partitions",
+    "remove_owner",
+    "remove_partition_owner",
+]
 
 Record = dict[str, Any]
 DISK_SIZE = 1024**4
@@ -143,22 +150,26 @@ def assign_disks(
         return len(chosen)
 
 
+def _releasable(container: Any, what: str, name: Any) -> None:
+    """Only a spare loses its owner: an unowned one 400 code 2, one in use 409 code 1."""
+    if container == "unassigned":
+        raise bad_value(what, f'{what.capitalize()} "{name}" is not owned by any node.')
+    if container != "spare":
+        raise ApiError(
+            409,
+            "1",
+            f'{what.capitalize()} "{name}" is in use ({container}): only a spare loses its owner.',
+            what,
+        )
+
+
 def remove_owner(store: Store, name: Any) -> None:
     """``storage disk removeowner``: a spare disk becomes unassigned."""
     if not name:
         raise bad_value("disk", 'Missing value for required field "disk".')
     with store.lock:
         disk = _find(store, str(name))
-        container = disk.get("container_type")
-        if container == "unassigned":
-            raise bad_value("disk", f'Disk "{name}" is not owned by any node.')
-        if container != "spare":
-            raise ApiError(
-                409,
-                "1",
-                f'Disk "{name}" is in use ({container}): only a spare disk loses its owner.',
-                "disk",
-            )
+        _releasable(disk.get("container_type"), "disk", name)
         disk.pop("node", None)
         disk.pop("home_node", None)
         disk["container_type"] = "unassigned"
@@ -172,3 +183,71 @@ class DiskBehaviour(Behaviour):
 
     def sync(self, store: Store) -> None:
         disks(store)
+
+
+# -- partitions (``storage disk partition``: CLI-only, REST's disks show none) -----------------
+PARTITIONS = "cli:storage/disk/partition"
+
+
+def partitions(store: Store) -> dict[tuple[str, ...], Record]:
+    """The partitions of root-data partitioning (INFERRED layout), derived from the disks the
+    first time they are read: each disk ``1.0.<n>`` holds a data partition ``1.0.<n>P1`` and
+    a root partition ``1.0.<n>P2``, both owned as the disk is (an aggregate's disk: both in
+    the aggregate; a spare's: spares of its node; an unassigned disk's: unassigned)."""
+    table = store.tables.get(PARTITIONS)
+    if table is not None:
+        return table
+    nodes = [str(n.get("name")) for n in store.tables.get("Node", {}).values()]
+    table = {}
+    for disk in disks(store).values():
+        owner = (disk.get("node") or {}).get("name")
+        for suffix, root in (("P1", False), ("P2", True)):
+            name = f"{disk['name']}{suffix}"
+            table[(name,)] = {
+                "partition": name,
+                "disk": disk["name"],
+                "container_type": disk.get("container_type"),
+                "disk_type": str(disk.get("type", "")).upper(),
+                "partitioning_method": "root_data",
+                "is_root": root,
+                "owner_node_name": owner,
+                "home_node_name": owner,
+                "nodelist": nodes,
+                "usable_size": DISK_SIZE // 8 if root else DISK_SIZE - DISK_SIZE // 8,
+            }
+    store.tables[PARTITIONS] = table
+    return table
+
+
+def _partition(store: Store, name: Any) -> Record:
+    if not name:
+        raise bad_value("partition", 'Missing value for required field "partition".')
+    found = partitions(store).get((str(name),))
+    if found is None:
+        raise ApiError(404, "4", f'Partition "{name}" does not exist.', "partition")
+    return found
+
+
+def assign_partition(store: Store, name: Any, owner: Any) -> None:
+    """``storage disk partition assign``: an unassigned partition becomes a spare of node
+    ``owner``; one that has an owner: 400, code 2 (INFERRED, as for disks)."""
+    with store.lock:
+        node = _node(store, owner, "owner")
+        partition = _partition(store, name)
+        if partition["container_type"] != "unassigned":
+            raise bad_value(
+                "partition",
+                f'Partition "{name}" is already owned by node "{partition["owner_node_name"]}".',
+            )
+        partition["owner_node_name"] = partition["home_node_name"] = node.get("name")
+        partition["container_type"] = "spare"
+
+
+def remove_partition_owner(store: Store, name: Any) -> None:
+    """``storage disk partition removeowner``: a spare partition becomes unassigned; an
+    aggregate's: 409, code 1; an unowned one: 400, code 2 (INFERRED, as for disks)."""
+    with store.lock:
+        partition = _partition(store, name)
+        _releasable(partition["container_type"], "partition", name)
+        partition["owner_node_name"] = partition["home_node_name"] = None
+        partition["container_type"] = "unassigned"
