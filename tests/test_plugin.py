@@ -329,7 +329,9 @@ def test_simulator_mode_end_to_end_with_a_reset_between_tests(pytester: pytest.P
     result.stdout.fnmatch_lines(["ontapjob: simulator (virtual clock, http transport)"])
 
 
-def test_a_thirty_minute_job_takes_well_under_a_second(pytester: pytest.Pytester) -> None:
+def test_a_thirty_minute_job_takes_seconds_not_minutes(pytester: pytest.Pytester) -> None:
+    """The virtual clock never waits for real: the bound only catches real sleeping (1,800 s),
+    loose enough for a loaded CI machine; what a poll costs is measured in bench/."""
     pytester.makepyfile(
         f"""
         import json, time
@@ -352,7 +354,7 @@ def test_a_thirty_minute_job_takes_well_under_a_second(pytester: pytest.Pytester
             wall = time.perf_counter() - started
             assert result.elapsed >= 1800
             assert result.polls > 10
-            assert wall < 1.0, f"took {{wall:.3f}} s of wall time"
+            assert wall < 20.0, f"took {{wall:.3f}} s of wall time"
         """
     )
     run(pytester).assert_outcomes(passed=1)
