@@ -655,10 +655,14 @@ class Simulator:
             self._scoped(method, path, unknown)
 
     def read(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        """Answer a GET on ``path`` (a record, a collection or a singleton) as ONTAP does.
+        """The body ONTAP answers a GET on ``path`` (a record, a collection or a singleton)
+        with; an unknown path or record raises :class:`ApiError`.
 
-        Jobs that ended by now have applied their effects first, whether or not anyone polled
-        them: a volume is there once its job is over.
+        ``params`` is ONTAP's query language, which the store answers: field filters,
+        ``fields``, ``order_by``, ``max_records`` and paging (``start.uuid``), and the
+        ``return_records`` / ``return_timeout`` a collection GET takes: not HTTP, the same
+        mapping a Python caller passes. Jobs that ended by now have applied their effects
+        first, whether or not anyone polled them: a volume is there once its job is over.
         """
         path = _normalise(path)
         self.jobs.settle()
