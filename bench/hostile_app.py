@@ -100,7 +100,7 @@ def _spent() -> None:
             sim.script("PATCH", "/api/storage/volumes/*", [{"state": "success"}], times=1)
             sim.fault("GET", "/api/nothing/*", times=1, status=503)
         for _ in range(armed_at_once):
-            sim.submit("PATCH", f"/api/storage/volumes/{volume}", {"comment": "y"}, {})
+            sim.submit("PATCH", f"/api/storage/volumes/{volume}", {"comment": "y"})
             sim.faults.take("GET", "/api/nothing/x")
     print(
         f"  25,000 spent scripts and faults: {timed():.2f} ms "

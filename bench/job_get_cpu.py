@@ -29,7 +29,7 @@ def prepared(sim: Simulator) -> tuple[Any, dict[str, Any]]:
         [{"state": "running", "seconds": 10**6}, {"state": "success"}],
     )
     body = b'{"name": "v1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}'
-    answer = sim.submit("POST", "/api/storage/volumes", json.loads(body), {})
+    answer = sim.submit("POST", "/api/storage/volumes", json.loads(body))
     assert answer.job_uuid
     token = base64.b64encode(f"{sim.username}:{sim.password}".encode()).decode()
     environ = {

@@ -46,7 +46,6 @@ def make_sim() -> tuple[Simulator, str]:
         "POST",
         "/api/storage/volumes",
         {"name": "bench", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]},
-        {},
     )
     return sim, f"/api/cluster/jobs/{answer.job_uuid}"
 

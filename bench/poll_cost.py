@@ -47,7 +47,7 @@ FOREVER = [{"state": "running", "seconds": 10**9}, {"state": "success"}]
 def make_sim() -> tuple[Simulator, str]:
     sim = Simulator(clock="virtual", scenario={"endpoints": [{"method": "POST", "path": PATH}]})
     sim.script("POST", PATH, FOREVER)
-    answer = sim.submit("POST", PATH, {}, {})
+    answer = sim.submit("POST", PATH, {})
     assert answer.job_uuid is not None
     return sim, answer.job_uuid
 
@@ -129,7 +129,7 @@ def client_wait(transport: str, trust_env: bool = True) -> Mode:
         # The GET that ends a polls step still shows it; the next one shows success.
         steps = [{"state": "running", "polls": gets - 1}, {"state": "success"}]
         sim.script("POST", PATH, steps)
-        uuid = sim.submit("POST", PATH, {}, {}).job_uuid
+        uuid = sim.submit("POST", PATH, {}).job_uuid
         assert uuid is not None
         with _client(sim, transport) as client:
             client.session.trust_env = trust_env

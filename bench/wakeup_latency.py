@@ -29,6 +29,7 @@ import requests
 
 from bench._common import machine, percentile, spread
 from simulator import Simulator, serve
+from simulator.web.render import write_answer
 
 PATH = "/api/bench/jobs"
 RETURN_TIMEOUT = 5
@@ -92,8 +93,8 @@ def run_http(sim: Simulator, pool: Any, url: str, jobs: int, concurrency: int) -
 def run_inprocess(sim: Simulator, jobs: int) -> list[float]:
     answers = []
     for _ in range(jobs):
-        answer = sim.submit("POST", PATH, {}, {"return_timeout": str(RETURN_TIMEOUT)})
-        answers.append((answer.job_uuid, answer.status, time.time()))
+        answer = sim.submit("POST", PATH, {}, return_timeout=RETURN_TIMEOUT)
+        answers.append((answer.job_uuid, write_answer(answer)[0], time.time()))
     return lateness(sim, answers)
 
 

@@ -33,6 +33,7 @@ from .errors import ApiError, bad_value, not_found
 from .jobs import EffectError
 from .model.body import check_body
 from .query import get_path, matches, parse_fields, parse_int
+from .web.render import write_answer
 
 if TYPE_CHECKING:
     from flask import Flask, Response
@@ -281,11 +282,12 @@ def _job_answer(
     what: str,
 ) -> Answer:
     """Run a REST write as a job, as the CLI command does on ONTAP; its CLI answer."""
-    rest_params = {"return_timeout": params["return_timeout"]} if "return_timeout" in params else {}
-    answer = sim.submit(method, path, body, rest_params)
-    if "error" in answer.body:
-        return Answer(answer.status, answer.body)
-    job = answer.body.get("job")
+    return_timeout = parse_int(params, "return_timeout", 0, 120) or 0
+    outcome = sim.submit(method, path, body, return_timeout=return_timeout)
+    status, answered, _ = write_answer(outcome)
+    if "error" in answered:
+        return Answer(status, answered)
+    job = answered.get("job")
     if job is None:
         return Answer(200, {"num_records": 1})
     state = sim.jobs.record(job["uuid"])["state"]
@@ -294,7 +296,7 @@ def _job_answer(
         if state == "success"
         else f"[Job {job['uuid']}] Job is queued: {what}."
     )
-    return Answer(answer.status, {"job": job, "cli_output": output})
+    return Answer(status, {"job": job, "cli_output": output})
 
 
 def _rest_body(
@@ -608,9 +610,9 @@ def _state_action(state: str, verb: str, *, job: bool) -> Callable[..., Answer |
         wanted = "snapmirrored" if wanted == "=" else wanted
         destination = get_path(record, "destination.path")
         if job:
-            answer = sim.submit("PATCH", path, {"state": wanted}, {})
-            if "error" in answer.body:
-                return Answer(answer.status, answer.body)
+            status, answered, _ = write_answer(sim.submit("PATCH", path, {"state": wanted}))
+            if "error" in answered:
+                return Answer(status, answered)
             output = f'Operation is queued: snapmirror {verb} of destination "{destination}".'
             return Answer(200, {"num_records": 1, "cli_output": output})
         _plan_and_apply(sim, "PATCH", path, {"state": wanted})
@@ -629,9 +631,10 @@ def _state_action(state: str, verb: str, *, job: bool) -> Callable[..., Answer |
 def _update(
     sim: Simulator, command: Command, record: Record, args: Record, params: Mapping[str, str]
 ) -> Answer | None:
-    answer = sim.submit("POST", f"{RELATIONSHIPS.record_path(record)}/transfers", {}, {})
-    if "error" in answer.body:
-        return Answer(answer.status, answer.body)
+    transfers = f"{RELATIONSHIPS.record_path(record)}/transfers"
+    status, answered, _ = write_answer(sim.submit("POST", transfers, {}))
+    if "error" in answered:
+        return Answer(status, answered)
     destination = get_path(record, "destination.path")
     output = f'Operation is queued: snapmirror update of destination "{destination}".'
     return Answer(200, {"num_records": 1, "cli_output": output})

@@ -20,8 +20,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from .clock import Clock, ClockMode, VirtualClock, make_clock
 from .errors import ApiError, bad_value
@@ -34,7 +33,6 @@ from .model.plan import WritePlan
 from .model.routes import Routes, method_not_allowed, shared_routes
 from .model.spec import load_spec
 from .model.store import Store, Target, fill_path, path_variables
-from .query import parse_bool, parse_int
 from .rules import MAX_GLOB_LENGTH, CountedRule, Glob, RuleBook
 
 if TYPE_CHECKING:
@@ -48,7 +46,8 @@ __all__ = [
     "Endpoint",
     "ScriptRule",
     "Simulator",
-    "WriteAnswer",
+    "WriteKind",
+    "WriteOutcome",
     "load_scenario_file",
 ]
 
@@ -66,9 +65,8 @@ _ids = itertools.count(1)
 _RECORD_NAMESPACE = uuidlib.uuid5(
     uuidlib.NAMESPACE_URL, "https://pypi.org/project/pytest-ontapjob/records"
 )
-#: What a URI may hold besides letters and digits: kept as they are in a ``Location``
-#: (``%`` too: a location may be percent-encoded already).
-_URI_CHARS = "/:?#[]@!$&'()*+,;=-._~%"
+#: The longest ``return_timeout`` ONTAP takes, in seconds.
+MAX_RETURN_TIMEOUT = 120
 
 
 @dataclass
@@ -109,14 +107,26 @@ class Endpoint:
         return self.method in ("*", method.upper()) and self.glob.match(path)
 
 
-@dataclass(frozen=True)
-class WriteAnswer:
-    """What an asynchronous write answers: status, JSON body, headers, and the job's uuid."""
+WriteKind = Literal["created", "done", "accepted", "failed"]
 
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
-    job_uuid: str | None
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What a write came to, in ONTAP's terms (the HTTP layer picks status, headers, body).
+
+    ``kind``: ``created`` (it completed, as a create: a POST), ``done`` (it completed: a
+    PATCH, a DELETE, an action POST ONTAP answers 200 for), ``accepted`` (its job had not
+    ended when ``return_timeout`` did) or ``failed`` (its job failed within it; ``error`` is
+    the job's message and code as ONTAP answers them). ``location``: the path of the record a
+    POST creates, unquoted (a key may hold any character). ``job_uuid``: None for an operation
+    ONTAP answers at once. ``records``: what the POST creates, when ``return_records`` asked.
+    """
+
+    kind: WriteKind
+    location: str | None = None
+    job_uuid: str | None = None
+    records: tuple[dict[str, Any], ...] = ()
+    error: ApiError | None = None
 
 
 def _normalise(path: str) -> str:
@@ -645,10 +655,14 @@ class Simulator:
             self._scoped(method, path, unknown)
 
     def read(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
-        """Answer a GET on ``path`` (a record, a collection or a singleton) as ONTAP does.
+        """The body ONTAP answers a GET on ``path`` (a record, a collection or a singleton)
+        with; an unknown path or record raises :class:`ApiError`.
 
-        Jobs that ended by now have applied their effects first, whether or not anyone polled
-        them: a volume is there once its job is over.
+        ``params`` is ONTAP's query language, which the store answers: field filters,
+        ``fields``, ``order_by``, ``max_records`` and paging (``start.uuid``), and the
+        ``return_records`` / ``return_timeout`` a collection GET takes: not HTTP, the same
+        mapping a Python caller passes. Jobs that ended by now have applied their effects
+        first, whether or not anyone polled them: a volume is there once its job is over.
         """
         path = _normalise(path)
         self.jobs.settle()
@@ -694,51 +708,58 @@ class Simulator:
         method: str,
         path: str,
         body: Mapping[str, Any] | None,
-        params: Mapping[str, str],
-    ) -> WriteAnswer:
-        """Validate a write, start its job, wait up to ``return_timeout``, and answer as ONTAP.
+        query: Mapping[str, str] | None = None,
+        *,
+        return_timeout: int = 0,
+        return_records: bool = False,
+    ) -> WriteOutcome:
+        """Validate a write, start its job, wait up to ``return_timeout`` seconds (0..120),
+        and say what it came to. Invalid writes raise :class:`ApiError` and start no job.
 
-        An operation ONTAP answers at once (no 202 among its statuses) applies before the
-        answer: 201 with ``Location`` for a create, 200 otherwise, and no job.
+        ``query`` is ONTAP's query language for the write, as the store reads it: the field
+        filters selecting the records of a PATCH or DELETE on a collection (with
+        ``continue_on_failure``, ``serial_records``) and a resource's own arguments
+        (``allow_delete_while_mapped``). ``return_timeout`` and ``return_records`` are
+        arguments of this call, not of ``query`` (where they are unexpected). An operation
+        ONTAP answers at once (no 202 among its statuses) applies before it returns, with no
+        job.
         """
+        if not 0 <= return_timeout <= MAX_RETURN_TIMEOUT:
+            raise ValueError(f"return_timeout {return_timeout} is not 0..{MAX_RETURN_TIMEOUT}")
         path = _normalise(path)
-        return_timeout = parse_int(params, "return_timeout", 0, 120) or 0
         self.jobs.settle()  # a write is checked against every job that ended by now
-        return_records = parse_bool(params, "return_records", False)
-        plan = self._plan(method, path, body, params)
-        # A key may hold any character (a newline, a blank): the header is a URI all the same.
-        headers = {"Location": quote(plan.location, safe=_URI_CHARS)} if plan.location else {}
-        records: dict[str, Any] = {}
-        if return_records and plan.records:
-            records = {"num_records": len(plan.records), "records": list(plan.records)}
+        plan = self._plan(method, path, body, query or {}, return_records)
+        done: WriteKind = "created" if plan.creates else "done"
         if not plan.asynchronous:
             try:
                 plan.effect()
             except EffectError as exc:
                 status = 404 if exc.code == 4 else 409
                 raise ApiError(status, str(exc.code), exc.message) from None
-            return WriteAnswer(plan.success_status, records, headers, None)
+            return WriteOutcome(done, plan.location, None, plan.records)
         script = self._take_script(method, path)
         job = self.jobs.create(plan.description, script, effect=plan.effect, svm=plan.svm)
-        href = f"/api/cluster/jobs/{job.uuid}"
-        answer_body = {"job": {"uuid": job.uuid, "_links": {"self": {"href": href}}}, **records}
         if return_timeout == 0:
             # ONTAP answers 202 without waiting, even for a job that ends at once.
-            return WriteAnswer(202, answer_body, headers, job.uuid)
+            return WriteOutcome("accepted", plan.location, job.uuid, plan.records)
         self.jobs.wait(job.uuid, return_timeout)
         with self.lock:
             state, message, code = job.state, job.message, job.code
             failure_status = job.failure_status
         if state == "success":
-            return WriteAnswer(plan.success_status, answer_body, headers, job.uuid)
+            return WriteOutcome(done, plan.location, job.uuid, plan.records)
         if state == "failure":
             error = ApiError(failure_status, str(code), message)
-            body_out = error.body()
-            return WriteAnswer(failure_status, body_out, {}, job.uuid)
-        return WriteAnswer(202, answer_body, headers, job.uuid)
+            return WriteOutcome("failed", None, job.uuid, error=error)
+        return WriteOutcome("accepted", plan.location, job.uuid, plan.records)
 
     def _plan(
-        self, method: str, path: str, body: Mapping[str, Any] | None, params: Mapping[str, str]
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        query: Mapping[str, str],
+        return_records: bool = False,
     ) -> WritePlan:
         for endpoint in self.endpoints:
             if endpoint.matches(method, path):
@@ -747,7 +768,7 @@ class Simulator:
                     effect=lambda: None,
                     location=None,
                     svm=None,
-                    success_status=201 if method == "POST" else 200,
+                    creates=method == "POST",
                 )
         if method not in WRITE_METHODS:
             raise method_not_allowed(method, path, self.routes.allowed_methods(path))
@@ -756,9 +777,11 @@ class Simulator:
         except ApiError as unknown:
             scoped = self._scoped(method, path, unknown)
             collection = self.routes.match(method, scoped.resource.collection_path)
-            return self.store.plan(collection.operation, scoped, body, params)
+            return self.store.plan(
+                collection.operation, scoped, body, query, return_records=return_records
+            )
         target = self.store.target(route.template, path, route.values)
-        return self.store.plan(route.operation, target, body, params)
+        return self.store.plan(route.operation, target, body, query, return_records=return_records)
 
     def __repr__(self) -> str:
         return f"Simulator(clock={self.clock!r}, username={self.username!r})"

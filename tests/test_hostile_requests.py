@@ -303,7 +303,7 @@ def test_a_request_is_answered_while_another_query_is_matching(
     sim = Simulator(clock="real", password=PASSWORD)
     sim.inventory.load(_volumes(300))
     for _ in range(5):
-        sim.submit("POST", "/api/storage/volumes", {**VOLUME, "name": f"n{_}"}, {})
+        sim.submit("POST", "/api/storage/volumes", {**VOLUME, "name": f"n{_}"})
     job_uuid = next(iter(sim.jobs)).uuid
     matching, release = threading.Event(), threading.Event()
     filter_record = query._Filter.__call__
@@ -568,7 +568,7 @@ def test_spent_scripts_and_faults_cost_a_request_nothing(
             sim.script("PATCH", "/api/storage/volumes/*", [{"state": "success"}], times=1)
             sim.fault("GET", "/api/cluster/jobs/*", times=1, status=503)
         for _ in range(500):
-            sim.submit("PATCH", f"/api/storage/volumes/{volume}", {"comment": "c"}, {})
+            sim.submit("PATCH", f"/api/storage/volumes/{volume}", {"comment": "c"})
             assert sim.faults.take("GET", f"/api/cluster/jobs/{uuid}") is not None
     scanned: list[str] = []
     for cls in (ScriptRule, FaultRule):

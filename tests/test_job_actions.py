@@ -37,7 +37,7 @@ def patch(client: FlaskClient, query: str, body: Any = None) -> Any:
 
 def start(sim: Simulator, name: str, steps: list[dict[str, Any]] = RUNNING) -> str:
     sim.script("POST", "/api/storage/volumes", steps)
-    answer = sim.submit("POST", "/api/storage/volumes", {**VOLUME, "name": name}, {})
+    answer = sim.submit("POST", "/api/storage/volumes", {**VOLUME, "name": name})
     assert answer.job_uuid
     return answer.job_uuid
 
@@ -65,7 +65,7 @@ def test_the_query_selects_the_jobs_and_the_action_applies_to_each(
 
 def test_any_job_field_filters_in_the_query_language(sim: Simulator, client: FlaskClient) -> None:
     sim.script("POST", "/api/svm/svms", RUNNING)
-    svm_job = sim.submit("POST", "/api/svm/svms", {"name": "vs9"}, {}).job_uuid
+    svm_job = sim.submit("POST", "/api/svm/svms", {"name": "vs9"}).job_uuid
     volume_job = start(sim, "v1")
     assert patch(client, "description=*volumes*&action=cancel").json == {"num_records": 1}
     assert states(sim) == {svm_job: "running", volume_job: "failure"}

@@ -178,7 +178,7 @@ def test_contract_volume_post_plans_without_changing_anything(inv: Inventory) ->
     plan = inv.plan("POST", VOLUMES, CONTRACT_VOLUME, {})
     assert plan.description == "POST /api/storage/volumes"
     assert plan.location == "/api/storage/volumes/?name=v1"
-    assert plan.success_status == 201
+    assert plan.creates is True
     assert plan.svm is not None
     assert plan.svm["name"] == "vs0"
     assert plan.svm["uuid"] == svm_uuid(inv)
@@ -595,7 +595,7 @@ def test_patch_changes_exactly_the_fields_given(inv: Inventory) -> None:
     plan = inv.plan("PATCH", f"{VOLUMES}/{uuid}", {"comment": "new", "nas.path": ""}, {})
     assert plan.description == f"PATCH /api/storage/volumes/{uuid}"
     assert plan.location is None
-    assert plan.success_status == 200
+    assert plan.creates is False
     assert plan.svm is not None
     assert plan.svm["name"] == "vs0"
     assert volume_named(inv, "v1") == before  # planning changes nothing
@@ -725,7 +725,7 @@ def test_volume_delete_cascades_to_snapshots(inv: Inventory) -> None:
     make_snapshot(inv, other, "s1")
     plan = inv.plan("DELETE", f"{VOLUMES}/{uuid}", None, {})
     assert plan.description == f"DELETE /api/storage/volumes/{uuid}"
-    assert (plan.location, plan.success_status) == (None, 200)
+    assert (plan.location, plan.creates) == (None, False)
     assert len(inv.snapshots()) == 3
     plan.effect()
     assert [v["name"] for v in inv.volumes()] == ["v2"]
@@ -739,7 +739,7 @@ def test_snapshot_crud(inv: Inventory, clock: VirtualClock) -> None:
     plan = inv.plan("POST", collection, {"name": "s1", "comment": "first"}, {})
     assert plan.description == f"POST /api/storage/volumes/{volume_uuid}/snapshots"
     assert plan.location == f"/api/storage/volumes/{volume_uuid}/snapshots/?name=s1"
-    assert plan.success_status == 201
+    assert plan.creates is True
     assert plan.svm is not None
     assert plan.svm["name"] == "vs0"
     assert inv.read(collection, {})["num_records"] == 0
@@ -760,7 +760,7 @@ def test_snapshot_crud(inv: Inventory, clock: VirtualClock) -> None:
 
     patch = inv.plan("PATCH", f"{collection}/{snapshot_uuid}", {"name": "s-1.a"}, {})
     assert patch.description == f"PATCH {collection}/{snapshot_uuid}"
-    assert patch.success_status == 200
+    assert patch.creates is False
     patch.effect()
     assert inv.read(f"{collection}/{snapshot_uuid}", {"fields": "comment"})["name"] == "s-1.a"
     assert inv.read(f"{collection}/{snapshot_uuid}", {})["comment"] == "first"
@@ -840,7 +840,7 @@ def test_svm_crud(inv: Inventory) -> None:
     plan = inv.plan("POST", SVMS, {"name": "vs1", "comment": "c", "nfs.enabled": True}, {})
     assert plan.description == "POST /api/svm/svms"
     assert plan.location == "/api/svm/svms/?name=vs1"
-    assert plan.success_status == 201
+    assert plan.creates is True
     assert plan.svm is not None
     assert plan.svm["name"] == "vs1"
     assert names(inv.read(SVMS, {})) == ["vs0"]
@@ -866,7 +866,7 @@ def test_svm_crud(inv: Inventory) -> None:
 
     delete = inv.plan("DELETE", f"{SVMS}/{vs1}", None, {})
     assert delete.description == f"DELETE /api/svm/svms/{vs1}"
-    assert delete.success_status == 200
+    assert delete.creates is False
     delete.effect()
     assert names(inv.read(SVMS, {})) == ["vs0"]
 
@@ -1016,19 +1016,39 @@ def test_record_get_takes_fields_and_max_records_only(inv: Inventory) -> None:
 
 
 def test_accepted_write_query_arguments(inv: Inventory) -> None:
-    common = {"return_timeout": "30", "return_records": "true"}
-    inv.plan("POST", VOLUMES, CONTRACT_VOLUME, {**common, "sizing_method": "add_new_resources"})
+    inv.plan("POST", VOLUMES, CONTRACT_VOLUME, {"sizing_method": "add_new_resources"})
     uuid = make_volume(inv)
     make_snapshot(inv, uuid)
-    params = {**common, "sizing_method": "use_existing_resources"}
+    params = {"sizing_method": "use_existing_resources"}
     inv.plan("PATCH", f"{VOLUMES}/{uuid}", {"size": 30 * MIB}, params)
     inv.plan("PATCH", f"{VOLUMES}/{uuid}", {}, {"restore_to.snapshot.name": "s1"})
-    inv.plan("DELETE", f"{VOLUMES}/{uuid}", None, common)
-    inv.plan("POST", SVMS, {"name": "vs1"}, common)
     error = refused(lambda: inv.plan("PATCH", f"{VOLUMES}/{uuid}", {}, {"sizing_method": "x"}))
     assert (error.status, error.code, error.target) == (400, "262197", "sizing_method")
-    error = refused(lambda: inv.plan("POST", SVMS, {"name": "vs1"}, {"return_records": "x"}))
-    assert (error.status, error.code, error.target) == (400, "262197", "return_records")
+    # return_timeout and return_records are the HTTP layer's: every write takes them.
+    sim = Simulator(clock="virtual")
+    client, auth = sim.app.test_client(), (sim.username, sim.password)
+    common = {"return_timeout": "30", "return_records": "true"}
+    query = {**common, "sizing_method": "add_new_resources"}
+    answer = client.post(VOLUMES, json=CONTRACT_VOLUME, query_string=query, auth=auth)
+    assert answer.status_code == 201, answer.json
+    uuid = answer.json["records"][0]["uuid"]
+    query = {**common, "sizing_method": "use_existing_resources"}
+    answer = client.patch(
+        f"{VOLUMES}/{uuid}", json={"size": 30 * MIB}, query_string=query, auth=auth
+    )
+    assert answer.status_code == 200, answer.json
+    answer = client.delete(f"{VOLUMES}/{uuid}", query_string=common, auth=auth)
+    assert answer.status_code == 200, answer.json
+    answer = client.post(SVMS, json={"name": "vs1"}, query_string=common, auth=auth)
+    assert answer.status_code == 201, answer.json
+    bad = {"return_records": "x"}
+    answer = client.post(SVMS, json={"name": "vs2"}, query_string=bad, auth=auth)
+    error_body = answer.json["error"]
+    assert (answer.status_code, error_body["code"], error_body["target"]) == (
+        400,
+        "262197",
+        "return_records",
+    )
 
 
 @pytest.mark.parametrize(

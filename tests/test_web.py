@@ -27,7 +27,7 @@ def sim(monkeypatch: pytest.MonkeyPatch) -> Simulator:
 
 def job(sim: Simulator, steps: list[dict[str, Any]] = STEPS) -> str:
     sim.script("POST", "/api/storage/volumes", steps)
-    uuid = sim.submit("POST", "/api/storage/volumes", VOLUME, {}).job_uuid
+    uuid = sim.submit("POST", "/api/storage/volumes", VOLUME).job_uuid
     assert uuid
     return uuid
 

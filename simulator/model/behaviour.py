@@ -42,9 +42,10 @@ record's shape (fields, types, keys and references still come from the declarati
 - ``job_svm(store, record)``: the SVM a job on ``record`` shows (None: the SVM it names), for
   records that are an SVM or show it with its ``_links``.
 
-``params`` names the query arguments a write takes besides ``return_timeout`` and
-``return_records``, by method (``{"DELETE": {"allow_delete_while_mapped"}}``); while a hook
-runs, :attr:`Store.query <simulator.model.store.Store.query>` holds the write's arguments.
+``params`` names a write's own query arguments besides bulk filters, by method
+(``{"DELETE": {"allow_delete_while_mapped"}}``; ``return_timeout`` and ``return_records`` are
+the caller's, never in the store's query); while a hook runs, :attr:`Store.query
+<simulator.model.store.Store.query>` holds the write's arguments.
 ``required_post`` replaces the POST's required fields where the compiled declaration's are
 wrong, ``unknown_reference`` gives ONTAP's error code for a reference naming no record,
 ``unique_within`` says where names are unique, ``takes`` names declared fields a method takes

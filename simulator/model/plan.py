@@ -16,14 +16,15 @@ class WritePlan:
     ``effect`` re-validates against the state of the moment it runs and raises
     :class:`~simulator.jobs.EffectError` rather than apply half a change. ``asynchronous``
     is False for an operation ONTAP answers at once (no 202 among its statuses): the effect
-    then runs before the answer. ``records`` are the records a POST creates, for
-    ``return_records=true``.
+    then runs before the answer. ``creates``: the completed write is a create as ONTAP answers
+    it (a POST; 201), not a change (200). ``records`` are the records a POST creates, when
+    the write asked for them (``return_records``).
     """
 
     description: str
     effect: Callable[[], None]
     location: str | None
     svm: dict[str, Any] | None
-    success_status: int
+    creates: bool
     asynchronous: bool = True
     records: tuple[dict[str, Any], ...] = field(default=())

@@ -52,8 +52,10 @@ Record = dict[str, Any]
 _VARIABLE = re.compile(r"\{([^}]+)\}")
 _GONE = ("entry doesn't exist", 4)
 _DUPLICATE = ("duplicate entry", 1)
-#: Query arguments of a write besides field filters (bulk writes take filters too).
-_WRITE_PARAMS = frozenset({"return_timeout", "return_records"})
+#: Query arguments of a write besides field filters (bulk writes take filters too) and a
+#: resource's own: none (``return_timeout`` and ``return_records`` are the caller's, parsed
+#: by the HTTP layer and handed to :meth:`Store.plan` as values).
+_WRITE_PARAMS: frozenset[str] = frozenset()
 _BULK_PARAMS = _WRITE_PARAMS | {"continue_on_failure", "serial_records"}
 #: Fields that identify a record when another names it.
 _IDENTITY = ("uuid", "name", "id")
@@ -561,17 +563,21 @@ class Store:
         params: Mapping[str, str],
         *,
         preset: Mapping[str, Any] | None = None,
+        return_records: bool = False,
     ) -> WritePlan:
         """Validate a write on ``target`` now and return its plan; changes nothing.
 
-        ``preset`` gives a POST's own keys (a scenario's stable uuids) instead of new ones.
+        ``params`` is ONTAP's query for the write (bulk filters, ``continue_on_failure``,
+        ``serial_records``, a resource's own arguments). ``preset`` gives a POST's own keys (a
+        scenario's stable uuids) instead of new ones; ``return_records`` puts the records a
+        POST creates in the plan.
         The write's query arguments are :attr:`query` while its deep rules run, now and when
         its effect applies.
         """
         query = dict(params)
         with self._operation():
             self.query = query
-            plan = self._plan_write(operation, target, body, params, preset or {})
+            plan = self._plan_write(operation, target, body, params, preset or {}, return_records)
         effect = plan.effect
 
         def apply() -> None:
@@ -588,6 +594,7 @@ class Store:
         body: Mapping[str, Any] | None,
         params: Mapping[str, str],
         preset: Mapping[str, Any],
+        return_records: bool,
     ) -> WritePlan:
         method = operation.method
         own = self.behaviour(target.resource).params.get(method, frozenset())
@@ -602,7 +609,7 @@ class Store:
             raise bad_value("body", "The request body must be a JSON object.")
         if method == "POST":
             _check_write_params(params, _WRITE_PARAMS | own, ())
-            return self._plan_post(operation, target, body or {}, preset)
+            return self._plan_post(operation, target, body or {}, preset, return_records)
         if target.is_record:
             key, _ = self._find(target)
             _check_write_params(params, _WRITE_PARAMS | own, ())
@@ -619,6 +626,7 @@ class Store:
         target: Target,
         body: Mapping[str, Any],
         preset: Mapping[str, Any],
+        return_records: bool,
     ) -> WritePlan:
         resource = target.resource
         behaviour = self.behaviour(resource)
@@ -662,13 +670,9 @@ class Store:
             effect=self._locked(apply),
             location=behaviour.location(self, record) or href,
             svm=self._job_svm(resource, record),
-            success_status=201,
+            creates=True,
             asynchronous=operation.is_async,
-            records=(
-                (self.render(resource, record),)
-                if parse_bool(self.query, "return_records", False)
-                else ()
-            ),
+            records=(self.render(resource, record),) if return_records else (),
         )
 
     def _check_path_references(self, target: Target, data: Mapping[str, Any]) -> None:
@@ -722,7 +726,7 @@ class Store:
             effect=self._locked(apply),
             location=None,
             svm=self._svm_of(data),
-            success_status=201 if 201 in operation.statuses else 200,
+            creates=201 in operation.statuses,
             asynchronous=operation.is_async,
         )
 
@@ -873,7 +877,7 @@ class Store:
             effect=self._locked(apply),
             location=None,
             svm=svm,
-            success_status=200,
+            creates=False,
             asynchronous=operation.is_async,
         )
 
@@ -1008,6 +1012,5 @@ def _check_write_params(
     for key in params:
         if key not in allowed_set:
             raise ApiError(404, "262179", f'Unexpected argument "{key}".', key)
-    parse_bool(params, "return_records", False)
     parse_bool(params, "continue_on_failure", False)
     parse_bool(params, "serial_records", False)

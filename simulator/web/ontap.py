@@ -14,11 +14,12 @@ from flask import Request, Response, request
 
 from ..errors import ApiError
 from ..model.routes import Routes, method_not_allowed, unknown_path
+from ..query import parse_bool, parse_int
 from .exchange import exchange
 from .faults import FaultStage
 from .jobs import JobsView
 from .parse import json_body, query_params
-from .render import respond
+from .render import respond, write_answer
 
 if TYPE_CHECKING:
     from ..sim import Simulator
@@ -28,6 +29,8 @@ __all__ = ["OntapView"]
 _WRITES = ("POST", "PATCH", "DELETE")
 _JOBS = "/api/cluster/jobs"
 _JOB = "/api/cluster/jobs/{uuid}"
+#: A write's query arguments that are the HTTP exchange's, not ONTAP's query for the store.
+_WAIT_PARAMS = ("return_timeout", "return_records")
 
 Handler = Callable[[Request, str, tuple[str, ...], dict[str, str]], Response]
 
@@ -102,8 +105,19 @@ class OntapView:
             raise method_not_allowed(method, path, allowed) if allowed else unknown_path(path)
         sim.check_route(method, path)  # an unknown path answers 404 before its body is read
         body = json_body(req, required=method in ("POST", "PATCH"))
-        answer = sim.submit(method, path, body, params)
+        return_timeout = parse_int(params, "return_timeout", 0, 120) or 0
+        return_records = parse_bool(params, "return_records", False)
+        if "return_timeout" in params or "return_records" in params:
+            params = {k: v for k, v in params.items() if k not in _WAIT_PARAMS}
+        outcome = sim.submit(
+            method,
+            path,
+            body,
+            params,
+            return_timeout=return_timeout,
+            return_records=return_records,
+        )
         state = exchange(req.environ)
-        state.job_uuid = answer.job_uuid
-        self.faults.after_write(state.fault, answer.job_uuid)
-        return respond(answer.status, answer.body, answer.headers)
+        state.job_uuid = outcome.job_uuid
+        self.faults.after_write(state.fault, outcome.job_uuid)
+        return respond(*write_answer(outcome))

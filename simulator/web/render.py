@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from flask import Response, request
 from werkzeug.datastructures import MIMEAccept
@@ -13,15 +14,20 @@ from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header
 
 from ..errors import ApiError
 
+if TYPE_CHECKING:
+    from ..sim import WriteKind, WriteOutcome
+
 __all__ = [
     "CONTENT_TYPE",
     "DEFAULT_HEADERS",
     "error_response",
+    "job_link",
     "json_response",
     "plain_json",
     "respond",
     "status_line",
     "without_links",
+    "write_answer",
 ]
 
 CONTENT_TYPE = "application/hal+json"
@@ -35,6 +41,11 @@ _STATUS_LINES = {code: f"{code} {phrase}" for code, phrase in HTTP_STATUS_CODES.
 _PLAIN_BY_ACCEPT: dict[str, bool] = {}
 _PLAIN_BY_ACCEPT_MAX = 256
 _PLAIN_KEY = "ontap_sim.plain_json"
+#: What a URI may hold besides letters and digits: kept as they are in a ``Location``
+#: (``%`` too: a location may be percent-encoded already).
+_URI_CHARS = "/:?#[]@!$&'()*+,;=-._~%"
+#: The status of a write that did not fail, by what it came to.
+_WRITE_STATUS: dict[WriteKind, int] = {"created": 201, "done": 200, "accepted": 202}
 
 
 def status_line(status: int) -> str:
@@ -107,3 +118,26 @@ def respond(status: int, body: Any, headers: Mapping[str, str] | None = None) ->
 def error_response(error: ApiError) -> Response:
     """ONTAP's ``{"error": ...}`` answer for ``error``, with its headers."""
     return respond(error.status, error.body(), error.headers)
+
+
+def job_link(uuid: str) -> dict[str, Any]:
+    """The ``job`` object a write answers with: the job's uuid and link."""
+    return {"uuid": uuid, "_links": {"self": {"href": f"/api/cluster/jobs/{uuid}"}}}
+
+
+def write_answer(outcome: WriteOutcome) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and headers of a write's answer: 202 for a job still going, 201 (with
+    ``Location``, quoted: a key may hold any character) or 200 for one that completed, the
+    job's error for one that failed; ``job`` and ``records`` as the outcome has them."""
+    error = outcome.error
+    if error is not None:
+        return error.status, error.body(), {}
+    body: dict[str, Any] = {}
+    if outcome.job_uuid is not None:
+        body["job"] = job_link(outcome.job_uuid)
+    if outcome.records:
+        body["num_records"] = len(outcome.records)
+        body["records"] = list(outcome.records)
+    location = outcome.location
+    headers = {"Location": quote(location, safe=_URI_CHARS)} if location else {}
+    return _WRITE_STATUS[outcome.kind], body, headers
