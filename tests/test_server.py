@@ -198,6 +198,16 @@ def test_keep_alive_reuses_the_connection(server: ServerHandle, app: App) -> Non
     assert len(set(app.remote_ports)) == 1, app.remote_ports
 
 
+def test_answers_leave_without_nagle_delay(server: ServerHandle, app: App) -> None:
+    """TCP_NODELAY on every accepted connection: a small answer written after its headers is
+    not held back for the client's delayed ACK (up to 40 ms on Linux) on a kept-alive
+    connection."""
+    with requests.Session() as session:
+        assert session.get(server.url + "/echo", timeout=TIMEOUT).ok
+        sock = app.environs[-1]["werkzeug.socket"]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
 def test_flask_app_keeps_alive(app: App) -> None:
     flask_app = Flask(__name__)
 
