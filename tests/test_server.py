@@ -480,3 +480,72 @@ def test_request_heads_are_read_as_http_server_reads_them(head: bytes) -> None:
     ours = _parsed_by(_Handler.parse_request, head)
     theirs = _parsed_by(http.server.BaseHTTPRequestHandler.parse_request, head)
     assert ours == theirs
+
+
+ENVIRON_TARGETS = [
+    "/api/cluster/jobs/u1?fields=state,message,code",
+    "/api/storage/volumes",
+    "/",
+    "/a%20b/caf%C3%A9/%FF?x=%20&y=caf%C3%A9",
+    "/x?a=1?b=2",
+    "/x?",
+    "/a:b/[c]/@d",
+    "/x#fragment",
+    "//double/slash",
+    "http://host.example:8080/absolute?q=1",
+    "*",
+]
+ENVIRON_HEADERS = [
+    b"Host: 127.0.0.1:8080\r\nAuthorization: Basic eDp5\r\nAccept: */*\r\n\r\n",
+    b"Content-Type: application/json\r\nContent-Length: 12\r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n",
+    b"Content-Length: 1\r\nContent-Length: 2\r\nX_Under: dropped\r\n\r\n",
+    b"Transfer-Encoding: gzip, chunked\r\nX-Fold: a\r\n b\r\n\r\n",
+    b"\r\n",
+]
+
+
+@pytest.mark.parametrize("target", ENVIRON_TARGETS)
+@pytest.mark.parametrize("section", ENVIRON_HEADERS, ids=range(len(ENVIRON_HEADERS)))
+def test_the_environ_is_the_one_werkzeug_builds(target: str, section: bytes) -> None:
+    from werkzeug.serving import WSGIRequestHandler
+
+    from simulator.server import _Handler
+
+    handler = _Handler.__new__(_Handler)
+    handler.server = SimpleNamespace(  # type: ignore[assignment]
+        ssl_context=None,
+        multithread=True,
+        multiprocess=False,
+        server_address=("127.0.0.1", 8080),
+        _server_version="libzapid-httpd",
+    )
+    handler.client_address = ("127.0.0.1", 40000)
+    handler.connection = socket.socket()
+    handler.rfile = io.BytesIO()
+    handler.command, handler.path, handler.request_version = "GET", target, "HTTP/1.1"
+    handler.headers = _parse_header_lines(_lines(section))
+    try:
+        ours = handler._werkzeug_environ()
+        theirs = WSGIRequestHandler.make_environ(handler)
+    finally:
+        handler.connection.close()
+    for environ in (ours, theirs):  # a fresh DechunkedInput each: compare its kind
+        environ["wsgi.input"] = type(environ["wsgi.input"])
+    assert ours == theirs
+
+
+def test_the_date_header_is_the_current_second(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import email.utils
+
+    import simulator.server
+
+    with requests.Session() as session:
+        now = time.time()
+        first = session.get(server.url + "/echo", timeout=TIMEOUT).headers["Date"]
+        assert abs(email.utils.parsedate_to_datetime(first).timestamp() - now) <= 2
+        later = int(now) + 3600.25
+        monkeypatch.setattr(simulator.server.time, "time", lambda: later)
+        second = session.get(server.url + "/echo", timeout=TIMEOUT).headers["Date"]
+    assert second == email.utils.formatdate(int(later), usegmt=True)
