@@ -258,6 +258,18 @@ class _WatchedAdapter(HTTPAdapter):
         return manager
 
 
+class _KeptAdapter(_WatchedAdapter):
+    """A watched adapter whose kept-alive connections outlive the sessions it is mounted on:
+    ``close()``, which ``Session.close`` calls, keeps them; :meth:`release` closes them."""
+
+    def close(self) -> None:
+        """Keep the connections for the next session mounting this adapter."""
+
+    def release(self) -> None:
+        """Close every connection."""
+        super().close()
+
+
 class _BasicAuth(requests.auth.HTTPBasicAuth):
     """HTTP basic auth whose repr names the user only: no traceback or log prints the password."""
 
