@@ -639,7 +639,7 @@ def _policy(item: pytest.Item) -> PollPolicy:
 @pytest.fixture(scope="session")
 def _ontap_connections(ontap_server: OntapServer) -> Iterator[Any]:
     """Kept-alive connections to the session's simulator over HTTP, shared by every test's
-    ``ontap_client``: a connection of its own per test cost more CPU than three polls
+    ``ontap_client``: a connection of its own per test cost as much CPU as two polls
     (connect, a server thread, both teardowns)."""
     from .client import _KeptAdapter
 

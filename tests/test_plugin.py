@@ -810,6 +810,6 @@ def test_the_next_test_connects_again(ontap_client, ontap_server):
 def test_tests_share_kept_alive_connections_to_the_simulator_over_http(
     pytester: pytest.Pytester,
 ) -> None:
-    """A connection per test cost more CPU than three polls: the session's tests share them."""
+    """A connection per test cost as much CPU as two polls: the session's tests share them."""
     pytester.makepyfile(KEPT_CONNECTIONS)
     run(pytester, "--ontap-transport", "http", "-p", "no:randomly").assert_outcomes(passed=4)
