@@ -258,6 +258,18 @@ class _WatchedAdapter(HTTPAdapter):
         return manager
 
 
+class _KeptAdapter(_WatchedAdapter):
+    """A watched adapter whose kept-alive connections outlive the sessions it is mounted on:
+    ``close()``, which ``Session.close`` calls, keeps them; :meth:`release` closes them."""
+
+    def close(self) -> None:
+        """Keep the connections for the next session mounting this adapter."""
+
+    def release(self) -> None:
+        """Close every connection."""
+        super().close()
+
+
 class _BasicAuth(requests.auth.HTTPBasicAuth):
     """HTTP basic auth whose repr names the user only: no traceback or log prints the password."""
 
@@ -287,6 +299,23 @@ def _basic_auth(auth: object) -> tuple[_BasicAuth | None, str | None]:
                     "in requests cannot send; pass it as bytes, encoded as the cluster expects"
                 )
     return _BasicAuth(auth[0], auth[1]), None
+
+
+#: Auth that sets the same header on every request: a request it prepared can be sent again.
+_STATELESS_AUTH = (_BasicAuth, requests.auth.HTTPBasicAuth)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A poll's GET, prepared once for a whole wait, with requests' send settings for it.
+
+    ``auth`` is the session's auth it was prepared with: another one, or a cookie in the jar,
+    and the GET is prepared afresh, as ``Session.request`` would.
+    """
+
+    request: requests.PreparedRequest
+    settings: Mapping[str, Any]
+    auth: object
 
 
 @dataclass(frozen=True)
@@ -512,11 +541,12 @@ class OntapClient:
         max_bytes: int,
         limit: str = "max_body_bytes",
         url: str | None = None,
+        prepared: _Prepared | None = None,
     ) -> _Answer:
         """Send one request and read its whole answer within ``budget`` real seconds.
 
         ``url``, when given, is ``path`` already resolved by :meth:`_url` (a poll resolves its
-        job's URL once, not on every GET).
+        job's URL once, not on every GET); ``prepared`` is that GET prepared (:meth:`_prepare`).
 
         Raises TransientError when no usable answer came (timeout, connection, corrupt
         encoding), TransportError when the request could not be sent, ProtocolError for an
@@ -530,7 +560,9 @@ class OntapClient:
         _CURRENT.exchange = exchange
         failure: OntapJobError
         try:
-            answer = self._exchange(method, url, path, params, json, budget, max_bytes, limit)
+            answer = self._exchange(
+                method, url, path, params, json, budget, max_bytes, limit, prepared
+            )
         except OntapJobError:
             raise
         except _TRANSPORT_ERRORS as exc:
@@ -556,17 +588,25 @@ class OntapClient:
         budget: float,
         max_bytes: int,
         limit: str,
+        prepared: _Prepared | None = None,
     ) -> _Answer:
-        response = self.session.request(
-            method,
-            url,
-            params=params,
-            json=json,
-            timeout=(min(self.policy.connect_timeout, budget), budget),
-            verify=self.verify,
-            allow_redirects=False,
-            stream=True,
-        )
+        timeout = (min(self.policy.connect_timeout, budget), budget)
+        session = self.session
+        if prepared is not None and session.auth is prepared.auth and not session.cookies:
+            response = session.send(
+                prepared.request, timeout=timeout, allow_redirects=False, **prepared.settings
+            )
+        else:
+            response = session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                timeout=timeout,
+                verify=self.verify,
+                allow_redirects=False,
+                stream=True,
+            )
         with response:
             status = response.status_code
             if 300 <= status < 400:
@@ -593,6 +633,25 @@ class OntapClient:
                     raise ProtocolError(too_big)
                 chunks.append(chunk)
         return _Answer(status, response.headers, b"".join(chunks), method, url)
+
+    def _prepare(self, url: str) -> _Prepared | None:
+        """``GET url`` prepared as ``Session.request`` prepares it, to be sent on every poll of a
+        wait: requests' merging of headers, auth, cookies and proxy settings is then paid once
+        per wait, not per poll. None when the session's auth keeps state between requests (such
+        as digest), so each GET must be prepared; None too when ``url`` cannot be prepared (the
+        GET itself then raises, as it would have).
+        """
+        session = self.session
+        if session.auth is not None and type(session.auth) not in _STATELESS_AUTH:
+            return None
+        try:
+            request = session.prepare_request(requests.Request("GET", url, data={}, params={}))
+            settings = session.merge_environment_settings(
+                request.url or url, {}, True, self.verify, None
+            )
+        except _TRANSPORT_ERRORS:
+            return None
+        return _Prepared(request, settings, session.auth)
 
     @staticmethod
     def _error(answer: _Answer) -> OntapError:
@@ -780,6 +839,7 @@ class OntapClient:
             url += "?" + _POLL_QUERY
         else:
             url += ("&" if url.partition("?")[2] else "") + _POLL_QUERY
+        prepared = self._prepare(url) if params is None else None
         polls = 0
 
         def fetch(read_timeout: float) -> Mapping[str, Any]:
@@ -793,6 +853,7 @@ class OntapClient:
                 max_bytes=self.policy.max_job_body_bytes,
                 limit="max_job_body_bytes",
                 url=url,
+                prepared=prepared,
             )
             status = answer.status
             if status == 404:

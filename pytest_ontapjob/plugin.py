@@ -636,6 +636,20 @@ def _policy(item: pytest.Item) -> PollPolicy:
     pytest.fail(f"@pytest.mark.ontap_policy: {problem}", pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def _ontap_connections(ontap_server: OntapServer) -> Iterator[Any]:
+    """Kept-alive connections to the session's simulator over HTTP, shared by every test's
+    ``ontap_client``: a connection of its own per test cost as much CPU as two polls
+    (connect, a server thread, both teardowns)."""
+    from .client import _KeptAdapter
+
+    adapter = _KeptAdapter()
+    try:
+        yield adapter
+    finally:
+        adapter.release()
+
+
 @pytest.fixture
 def ontap_client(request: pytest.FixtureRequest) -> Iterator[OntapClient]:
     """An :class:`~pytest_ontapjob.OntapClient` on the simulator or on the live cluster.
@@ -664,6 +678,10 @@ def ontap_client(request: pytest.FixtureRequest) -> Iterator[OntapClient]:
                 # Straight into the app, not through the `responses` route that ontap_sim keeps
                 # for other requests code: the same answers at two thirds of the cost per poll.
                 client.session.mount(server.url + "/", WSGIAdapter(sim.app, server.url))
+            else:
+                client.session.mount(
+                    server.url + "/", request.getfixturevalue("_ontap_connections")
+                )
             yield client
         return
     if options.password is None:

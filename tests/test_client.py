@@ -479,3 +479,82 @@ def test_a_poll_asks_for_the_url_requests_builds_from_its_params(href: str) -> N
             assert c.wait(href).state == "success"
             wanted = requests.Request("GET", c._url(href), params={"fields": POLL_FIELDS})
         assert [call.request.url for call in mock.calls] == [wanted.prepare().url]
+
+
+# -- a wait prepares its job GET once ------------------------------------------------------------
+JOB_URL = re.compile(r"https://cluster\.example/api/cluster/jobs/u1.*")
+
+
+def walking_job(seen: list[requests.PreparedRequest]) -> Any:
+    """A ``responses`` callback: queued, running, then success, recording each request."""
+    states = iter(["queued", "running", "success"])
+
+    def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        seen.append(request)
+        return 200, {"Content-Type": "application/json"}, f'{{"state": "{next(states)}"}}'
+
+    return answer
+
+
+def polling_client(**kwargs: Any) -> OntapClient:
+    from simulator.clock import VirtualClock
+
+    return OntapClient(
+        "https://cluster.example", auth=("admin", "pw"), clock=VirtualClock(), **kwargs
+    )
+
+
+def test_a_wait_prepares_its_job_get_once_and_each_poll_carries_auth_and_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[requests.PreparedRequest] = []
+    with responses.RequestsMock() as mock, polling_client() as c:
+        mock.add_callback(responses.GET, JOB_URL, callback=walking_job(seen))
+        prepared = []
+        prepare = c.session.prepare_request
+        monkeypatch.setattr(
+            c.session, "prepare_request", lambda r: prepared.append(r) or prepare(r)
+        )
+        assert c.wait("u1").polls == 3
+    assert len(prepared) == 1
+    wanted = requests.Request("GET", c._url("/api/cluster/jobs/u1"), params={"fields": POLL_FIELDS})
+    assert [request.url for request in seen] == [wanted.prepare().url] * 3
+    assert all(request.method == "GET" and request.body is None for request in seen)
+    for request in seen:
+        assert request.headers["Authorization"] == requests.auth._basic_auth_str("admin", "pw")
+        assert request.headers["Accept"] == "application/hal+json, application/json"
+        assert request.headers["User-Agent"].startswith("pytest-ontapjob/")
+        assert "Cookie" not in request.headers
+
+
+def test_a_poll_is_prepared_afresh_while_the_jar_holds_a_cookie() -> None:
+    """As Session.request does: a cookie the jar holds now, not when the wait began."""
+    seen: list[requests.PreparedRequest] = []
+
+    def progress(record: Any) -> None:
+        c.session.cookies.set("seen", record["state"], domain="cluster.example")
+
+    with responses.RequestsMock() as mock, polling_client(on_progress=progress) as c:
+        mock.add_callback(responses.GET, JOB_URL, callback=walking_job(seen))
+        c.session.cookies.set("seen", "none", domain="cluster.example")
+        assert c.wait("u1").polls == 3
+    assert [r.headers["Cookie"] for r in seen] == ["seen=none", "seen=queued", "seen=running"]
+
+
+def test_an_auth_with_state_prepares_every_poll() -> None:
+    """Digest auth and the like count their requests: each poll goes through the auth again."""
+    seen: list[requests.PreparedRequest] = []
+
+    class Counting(requests.auth.AuthBase):
+        calls = 0
+
+        def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+            self.calls += 1
+            request.headers["Authorization"] = f"Counted {self.calls}"
+            return request
+
+    with responses.RequestsMock() as mock, polling_client() as c:
+        mock.add_callback(responses.GET, JOB_URL, callback=walking_job(seen))
+        c.session.auth = Counting()
+        assert c.wait("u1").polls == 3
+    assert [r.headers["Authorization"] for r in seen] == ["Counted 1", "Counted 2", "Counted 3"]

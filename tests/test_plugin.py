@@ -768,3 +768,50 @@ def test_the_simulator_client_ignores_proxies_from_the_environment(
         """
     )
     run(pytester).assert_outcomes(passed=1)
+
+
+KEPT_CONNECTIONS = """
+import pytest
+
+from pytest_ontapjob import TransportError
+
+seen = []
+
+
+def pool(client, server):
+    # the adapter on the simulator URL, and how many connections it ever opened
+    adapter = client.session.get_adapter(server.url + "/")
+    pools = adapter.poolmanager.pools
+    return adapter, sum(pools[key].num_connections for key in pools.keys())
+
+
+def test_one(ontap_client, ontap_server):
+    ontap_client.get("/api/cluster")
+    seen.append(pool(ontap_client, ontap_server))
+
+
+def test_two(ontap_client, ontap_server):
+    ontap_client.get("/api/cluster")
+    seen.append(pool(ontap_client, ontap_server))
+    assert seen[0][0] is seen[1][0]
+    assert seen[1][1] == 1  # the first test's connection, kept alive
+
+
+def test_a_drop_closes_it(ontap_sim, ontap_client):
+    ontap_sim.fault("GET", "/api/cluster", drop=True)
+    with pytest.raises(TransportError):
+        ontap_client.get("/api/cluster")
+
+
+def test_the_next_test_connects_again(ontap_client, ontap_server):
+    assert ontap_client.get("/api/cluster")
+    assert pool(ontap_client, ontap_server)[1] == 2
+"""
+
+
+def test_tests_share_kept_alive_connections_to_the_simulator_over_http(
+    pytester: pytest.Pytester,
+) -> None:
+    """A connection per test cost as much CPU as two polls: the session's tests share them."""
+    pytester.makepyfile(KEPT_CONNECTIONS)
+    run(pytester, "--ontap-transport", "http", "-p", "no:randomly").assert_outcomes(passed=4)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import http.client
+import http.server
+import io
 import logging
 import os
 import socket
@@ -20,7 +23,15 @@ import requests
 from cryptography import x509
 from flask import Flask, jsonify, request
 
-from simulator.server import DROP_KEY, TRANSPORT_KEY, ServerHandle, _url_host, _wait_ready, serve
+from simulator.server import (
+    DROP_KEY,
+    TRANSPORT_KEY,
+    ServerHandle,
+    _parse_header_lines,
+    _url_host,
+    _wait_ready,
+    serve,
+)
 from simulator.tlsgen import CA_COMMON_NAME, generate_tls_files
 
 TIMEOUT = 5.0
@@ -185,6 +196,16 @@ def test_keep_alive_reuses_the_connection(server: ServerHandle, app: App) -> Non
         assert session.head(server.url + "/stream", timeout=TIMEOUT).content == b""
         assert session.get(server.url + "/echo", timeout=TIMEOUT).content == b"echo:"
     assert len(set(app.remote_ports)) == 1, app.remote_ports
+
+
+def test_answers_leave_without_nagle_delay(server: ServerHandle, app: App) -> None:
+    """TCP_NODELAY on every accepted connection: a small answer written after its headers is
+    not held back for the client's delayed ACK (up to 40 ms on Linux) on a kept-alive
+    connection."""
+    with requests.Session() as session:
+        assert session.get(server.url + "/echo", timeout=TIMEOUT).ok
+        sock = app.environs[-1]["werkzeug.socket"]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 def test_flask_app_keeps_alive(app: App) -> None:
@@ -361,3 +382,170 @@ def test_tlsgen_defaults_to_a_fresh_temporary_directory() -> None:
         for name in ("ca.pem", "cert.pem", "key.pem"):
             Path(files.directory, name).unlink()
         Path(files.directory).rmdir()
+
+
+# -- the request head is read as http.server reads it ---------------------------------------------
+HEADER_SECTIONS = [
+    b"Host: a\r\nAccept: */*\r\nAuthorization: Basic eDp5\r\n\r\n",
+    b"Host:a\r\nX-Empty:\r\nX-Spaces:   v  \t \r\nX-Tab:\tv\r\n\r\n",
+    b"Host: a\nAccept: */*\n\n",  # bare LF line ends
+    b"X-Dup: 1\r\nx-dup: 2\r\nX-DUP: 3\r\n\r\n",
+    b"X-Latin: caf\xe9 \xff\r\n\r\n",
+    b"X-Fold: one\r\n two\r\n\tthree\r\nHost: a\r\n\r\n",  # obs-fold
+    b" X-Leading: continuation first\r\nHost: a\r\n\r\n",
+    b"Host: a\r\nno colon here\r\nX-After: lost\r\n\r\n",
+    b"Host: a\r\nBad Name: v\r\nX-After: v\r\n\r\n",
+    b"Host: a\r\n: empty name\r\nX-After: v\r\n\r\n",
+    b"Host: a\r\nX-Paren(x): v\r\n\r\n",
+    b"From nobody\r\nHost: a\r\n\r\n",
+    b"Host: a\r\nX-CR: one\rtwo\r\n\r\n",
+    b"Host: a\r\nX-Colons: a:b::c\r\n\r\n",
+    b"Host: a\r\nX-NUL: a\x00b\r\n\r\n",
+    b"Host: a\r\n",  # the connection ended before the blank line
+    b"\r\n",
+]
+
+
+def _lines(section: bytes) -> list[bytes]:
+    stream = io.BytesIO(section)
+    lines = []
+    while True:
+        line = stream.readline()
+        lines.append(line)
+        if line in (b"\r\n", b"\n", b""):
+            return lines
+
+
+@pytest.mark.parametrize("section", HEADER_SECTIONS)
+def test_header_sections_parse_as_http_client_parses_them(section: bytes) -> None:
+    ours = _parse_header_lines(_lines(section))
+    theirs = http.client.parse_headers(io.BytesIO(section))
+    assert isinstance(ours, http.client.HTTPMessage)
+    assert ours.items() == theirs.items()
+    assert ours.get_all("X-Dup") == theirs.get_all("X-Dup")
+
+
+REQUEST_HEADS = [
+    b"GET /api/cluster HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET /api/cluster HTTP/1.0\r\nHost: a\r\n\r\n",
+    b"GET /api/cluster HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"GET /api/cluster HTTP/1.1\r\nConnection: Close\r\n\r\n",
+    b"POST /x HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n",
+    b"POST /x HTTP/1.0\r\nExpect: 100-continue\r\n\r\n",
+    b"GET //double//slash HTTP/1.1\r\n\r\n",
+    b"GET /x\r\n\r\n",  # HTTP/0.9
+    b"POST /x\r\n\r\n",
+    b"GET /x HTTP/2.0\r\n\r\n",
+    b"GET /x HTTP/1.1.1\r\n\r\n",
+    b"GET /x HTTP/1.\xb2\r\n\r\n",  # a Latin-1 digit that is not an ASCII digit
+    b"GET /x HTTP/12345678901.1\r\n\r\n",
+    b"GET /x FTP/1.1\r\n\r\n",
+    b"GET /x y HTTP/1.1\r\n\r\n",
+    b"GET\r\n\r\n",
+    b"   \r\n\r\n",
+    b"GET /x HTTP/1.1\r\n" + b"X-Many: 1\r\n" * 101 + b"\r\n",
+]
+
+
+def _parsed_by(parse: Any, head: bytes) -> tuple[Any, ...]:
+    from simulator.server import _Handler
+
+    handler = _Handler.__new__(_Handler)
+    line, _, rest = head.partition(b"\n")
+    handler.raw_requestline = line + b"\n"
+    handler.reader = handler.rfile = io.BytesIO(rest)  # type: ignore[assignment]
+    handler.command, handler.path, handler.requestline = "", "", ""
+    refused: list[tuple[int, str | None]] = []
+    handler.send_error = lambda code, message=None, explain=None: refused.append(  # type: ignore[method-assign]
+        (int(code), message)
+    )
+    ok = parse(handler)
+    headers = sorted(handler.headers.items()) if ok else None
+    return (
+        ok,
+        refused,
+        handler.close_connection,
+        handler.request_version,
+        handler.expect_continue,
+        handler.command if ok else None,
+        handler.path if ok else None,
+        headers,
+    )
+
+
+@pytest.mark.parametrize("head", REQUEST_HEADS, ids=lambda head: repr(head[:40]))
+def test_request_heads_are_read_as_http_server_reads_them(head: bytes) -> None:
+    from simulator.server import _Handler
+
+    ours = _parsed_by(_Handler.parse_request, head)
+    theirs = _parsed_by(http.server.BaseHTTPRequestHandler.parse_request, head)
+    assert ours == theirs
+
+
+ENVIRON_TARGETS = [
+    "/api/cluster/jobs/u1?fields=state,message,code",
+    "/api/storage/volumes",
+    "/",
+    "/a%20b/caf%C3%A9/%FF?x=%20&y=caf%C3%A9",
+    "/x?a=1?b=2",
+    "/x?",
+    "/a:b/[c]/@d",
+    "/x#fragment",
+    "//double/slash",
+    "http://host.example:8080/absolute?q=1",
+    "*",
+]
+ENVIRON_HEADERS = [
+    b"Host: 127.0.0.1:8080\r\nAuthorization: Basic eDp5\r\nAccept: */*\r\n\r\n",
+    b"Content-Type: application/json\r\nContent-Length: 12\r\nX-Dup: 1\r\nX-Dup: 2\r\n\r\n",
+    b"Content-Length: 1\r\nContent-Length: 2\r\nX_Under: dropped\r\n\r\n",
+    b"Transfer-Encoding: gzip, chunked\r\nX-Fold: a\r\n b\r\n\r\n",
+    b"\r\n",
+]
+
+
+@pytest.mark.parametrize("target", ENVIRON_TARGETS)
+@pytest.mark.parametrize("section", ENVIRON_HEADERS, ids=range(len(ENVIRON_HEADERS)))
+def test_the_environ_is_the_one_werkzeug_builds(target: str, section: bytes) -> None:
+    from werkzeug.serving import WSGIRequestHandler
+
+    from simulator.server import _Handler
+
+    handler = _Handler.__new__(_Handler)
+    handler.server = SimpleNamespace(  # type: ignore[assignment]
+        ssl_context=None,
+        multithread=True,
+        multiprocess=False,
+        server_address=("127.0.0.1", 8080),
+        _server_version="libzapid-httpd",
+    )
+    handler.client_address = ("127.0.0.1", 40000)
+    handler.connection = socket.socket()
+    handler.rfile = io.BytesIO()
+    handler.command, handler.path, handler.request_version = "GET", target, "HTTP/1.1"
+    handler.headers = _parse_header_lines(_lines(section))
+    try:
+        ours = handler._werkzeug_environ()
+        theirs = WSGIRequestHandler.make_environ(handler)
+    finally:
+        handler.connection.close()
+    for environ in (ours, theirs):  # a fresh DechunkedInput each: compare its kind
+        environ["wsgi.input"] = type(environ["wsgi.input"])
+    assert ours == theirs
+
+
+def test_the_date_header_is_the_current_second(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import email.utils
+
+    import simulator.server
+
+    with requests.Session() as session:
+        now = time.time()
+        first = session.get(server.url + "/echo", timeout=TIMEOUT).headers["Date"]
+        assert abs(email.utils.parsedate_to_datetime(first).timestamp() - now) <= 2
+        later = int(now) + 3600.25
+        monkeypatch.setattr(simulator.server.time, "time", lambda: later)
+        second = session.get(server.url + "/echo", timeout=TIMEOUT).headers["Date"]
+    assert second == email.utils.formatdate(int(later), usegmt=True)
