@@ -1899,7 +1899,7 @@ def _apply_file_security(
         path = f"{FILE_SECURITY.collection.replace('{svm.uuid}', svm['uuid'])}/"
         path += rest_path(task["path"])
         with sim.store.lock:
-            held = (svm["uuid"], task["path"].lstrip("/")) in sim.store.tables.get(
+            held = (svm["uuid"], rest_path(task["path"])) in sim.store.tables.get(
                 "FileDirectorySecurity", {}
             )
         if held:

@@ -101,6 +101,27 @@ def test_an_applied_policy_is_what_rest_shows_of_the_path(api: FlaskClient, moun
     ]
 
 
+def test_a_nested_path_is_the_record_rest_reads_url_encoded(api: FlaskClient, mounted: str) -> None:
+    ok(api, "POST", f"{FD}/ntfs", {"vserver": "vs0", "ntfs-sd": "sd1", "owner": "DOM\\alice"})
+    ok(api, "POST", f"{FD}/policy", {"vserver": "vs0", "policy-name": "p1"})
+    task = {"vserver": "vs0", "policy-name": "p1", "path": "/v1/dir", "ntfs-sd": ["sd1"]}
+    ok(api, "POST", f"{FD}/policy/task/add", task)
+    ok(api, "POST", f"{FD}/apply", {"vserver": "vs0", "policy_name": "p1"})
+    # ONTAP's clients send the path URL-encoded (netapp-ontap, Trident): %2F, either case
+    for encoded in ("v1%2Fdir", "v1%2fdir"):
+        status, record = call(
+            api, "GET", f"/api/protocols/file-security/permissions/{mounted}/{encoded}"
+        )
+        assert status == 200, record
+        assert record["owner"] == "DOM\\alice"
+        assert record["file_directory_security"]["path"] == "v1/dir"
+    (shown,) = ok(api, "GET", f"{FD}?vserver=vs0&fields=owner")["records"]
+    assert shown["path"] == "/v1/dir"
+    # applied again, the path's record is replaced, not refused as a duplicate
+    ok(api, "POST", f"{FD}/apply", {"vserver": "vs0", "policy_name": "p1"})
+    assert ok(api, "GET", f"{FD}?vserver=vs0")["num_records"] == 1
+
+
 def test_tasks_as_na_ontap_fdspt_reads_and_changes_them(api: FlaskClient, mounted: str) -> None:
     build_policy(api)
     fields = "vserver,ntfs-mode,ntfs-sd,security-type,access-control,index-num"
