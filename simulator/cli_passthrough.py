@@ -2579,8 +2579,17 @@ def _select(
     return [
         (record, row)
         for record, row in pairs
-        if all(matches(row, name, _query_text(value)) for name, value in query.items())
+        if all(_row_matches(row, name, _query_text(value)) for name, value in query.items())
     ]
+
+
+def _row_matches(row: Record, name: str, text: str) -> bool:
+    """``matches``, with a boolean field's ``true``/``false`` in any case: the CLI takes
+    ``-is-root False`` as ``false`` (INFERRED: na_ontap_partitions sends Python's ``False``
+    on every query and relies on it)."""
+    if isinstance(get_path(row, name), bool):
+        text = text.lower()
+    return matches(row, name, text)
 
 
 def _query_text(value: Any) -> str:

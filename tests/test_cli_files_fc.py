@@ -222,6 +222,10 @@ PART = f"{CLI}/storage/disk/partition"
 def test_partitions_follow_the_disks(api: FlaskClient) -> None:
     rows = ok(api, "GET", f"{PART}?fields=container_type,owner_node_name,is_root")["records"]
     assert len(rows) == 2 * 11  # 3 aggregate disks, 2 spares per node, 4 unassigned
+    # na_ontap_partitions sends Python's booleans as they print: the CLI reads them any case
+    for text in ("false", "False", "FALSE"):
+        data = ok(api, "GET", f"{PART}?is-root={text}")["records"]
+        assert len(data) == 11 and all(r["partition"].endswith("P1") for r in data), text
     first = {r["partition"]: r for r in rows}
     assert first["1.0.0P1"] == {
         "partition": "1.0.0P1",
