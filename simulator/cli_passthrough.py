@@ -1902,7 +1902,7 @@ def _apply_file_security(
         path = f"{FILE_SECURITY.collection.replace('{svm.uuid}', svm['uuid'])}/"
         path += rest_path(task["path"])
         with sim.store.lock:
-            held = (svm["uuid"], task["path"].lstrip("/")) in sim.store.tables.get(
+            held = (svm["uuid"], rest_path(task["path"])) in sim.store.tables.get(
                 "FileDirectorySecurity", {}
             )
         if held:
@@ -2582,8 +2582,17 @@ def _select(
     return [
         (record, row)
         for record, row in pairs
-        if all(matches(row, name, _query_text(value)) for name, value in query.items())
+        if all(_row_matches(row, name, _query_text(value)) for name, value in query.items())
     ]
+
+
+def _row_matches(row: Record, name: str, text: str) -> bool:
+    """``matches``, with a boolean field's ``true``/``false`` in any case: the CLI takes
+    ``-is-root False`` as ``false`` (INFERRED: na_ontap_partitions sends Python's ``False``
+    on every query and relies on it)."""
+    if isinstance(get_path(row, name), bool):
+        text = text.lower()
+    return matches(row, name, text)
 
 
 def _query_text(value: Any) -> str:

@@ -101,6 +101,27 @@ def test_an_applied_policy_is_what_rest_shows_of_the_path(api: FlaskClient, moun
     ]
 
 
+def test_a_nested_path_is_the_record_rest_reads_url_encoded(api: FlaskClient, mounted: str) -> None:
+    ok(api, "POST", f"{FD}/ntfs", {"vserver": "vs0", "ntfs-sd": "sd1", "owner": "DOM\\alice"})
+    ok(api, "POST", f"{FD}/policy", {"vserver": "vs0", "policy-name": "p1"})
+    task = {"vserver": "vs0", "policy-name": "p1", "path": "/v1/dir", "ntfs-sd": ["sd1"]}
+    ok(api, "POST", f"{FD}/policy/task/add", task)
+    ok(api, "POST", f"{FD}/apply", {"vserver": "vs0", "policy_name": "p1"})
+    # ONTAP's clients send the path URL-encoded (netapp-ontap, Trident): %2F, either case
+    for encoded in ("v1%2Fdir", "v1%2fdir"):
+        status, record = call(
+            api, "GET", f"/api/protocols/file-security/permissions/{mounted}/{encoded}"
+        )
+        assert status == 200, record
+        assert record["owner"] == "DOM\\alice"
+        assert record["file_directory_security"]["path"] == "v1/dir"
+    (shown,) = ok(api, "GET", f"{FD}?vserver=vs0&fields=owner")["records"]
+    assert shown["path"] == "/v1/dir"
+    # applied again, the path's record is replaced, not refused as a duplicate
+    ok(api, "POST", f"{FD}/apply", {"vserver": "vs0", "policy_name": "p1"})
+    assert ok(api, "GET", f"{FD}?vserver=vs0")["num_records"] == 1
+
+
 def test_tasks_as_na_ontap_fdspt_reads_and_changes_them(api: FlaskClient, mounted: str) -> None:
     build_policy(api)
     fields = "vserver,ntfs-mode,ntfs-sd,security-type,access-control,index-num"
@@ -201,6 +222,10 @@ PART = f"{CLI}/storage/disk/partition"
 def test_partitions_follow_the_disks(api: FlaskClient) -> None:
     rows = ok(api, "GET", f"{PART}?fields=container_type,owner_node_name,is_root")["records"]
     assert len(rows) == 2 * 11  # 3 aggregate disks, 2 spares per node, 4 unassigned
+    # na_ontap_partitions sends Python's booleans as they print: the CLI reads them any case
+    for text in ("false", "False", "FALSE"):
+        data = ok(api, "GET", f"{PART}?is-root={text}")["records"]
+        assert len(data) == 11 and all(r["partition"].endswith("P1") for r in data), text
     first = {r["partition"]: r for r in rows}
     assert first["1.0.0P1"] == {
         "partition": "1.0.0P1",

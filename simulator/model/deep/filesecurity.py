@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from ...errors import ApiError
 
@@ -42,8 +41,10 @@ ACCESS = {
 
 
 def rest_path(path: str) -> str:
-    """The ``{path}`` of a REST record path for a CLI path (``/v1/dir`` -> ``v1%2Fdir``)."""
-    return quote(path.lstrip("/"), safe="")
+    """The ``{path}`` value of REST's record for a CLI path (``/v1/dir`` -> ``v1/dir``): what
+    routing hands the store for ``v1%2Fdir``, the form ONTAP's clients send, once the server
+    has decoded it (the route's last variable takes ``/``)."""
+    return path.lstrip("/")
 
 
 def rest_acls(store: Store, vserver: str, sd: str) -> list[Record]:
