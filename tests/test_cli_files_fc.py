@@ -264,3 +264,19 @@ def test_partition_assign_and_removeowner(api: FlaskClient) -> None:
     assert refused(api, "POST", f"{PART}/removeowner", {"partition": "1.0.0P1"}) == (409, "1")
     ok(api, "POST", f"{PART}/removeowner", {"partition": "1.0.7P1"})
     assert refused(api, "POST", f"{PART}/removeowner", {"partition": "1.0.7P1"}) == (400, "2")
+
+
+def test_an_encoded_path_key_routes_to_its_sub_resource(api: FlaskClient, mounted: str) -> None:
+    """``{path}`` URL-encoded (``v1%2Fdir``) is one segment: ``.../v1%2Fdir/acl`` is the ACL
+    collection of ``v1/dir``, not the path ``v1/dir/acl``; a ``%`` in it stays itself."""
+    base = f"/api/protocols/file-security/permissions/{mounted}"
+    ok(api, "POST", f"{base}/v1%2Fdir?return_timeout=10", {"owner": "DOM\\alice"})
+    acl = {"user": "guest", "access": "access_allow", "rights": "read"}
+    ok(api, "POST", f"{base}/v1%2Fdir/acl?return_timeout=10", acl)
+    assert call(api, "GET", f"{base}/v1%2Fdir%2Facl")[0] == 404  # not a path of its own
+    assert call(api, "GET", f"{base}/v1%2Fdir")[1]["file_directory_security"]["path"] == "v1/dir"
+    ok(api, "PATCH", f"{base}/v1%2Fdir/acl/guest?return_timeout=10", {"rights": "full_control"})
+    ok(api, "DELETE", f"{base}/v1%2Fdir/acl/guest?return_timeout=10")
+    assert call(api, "DELETE", f"{base}/v1%2Fdir/acl/guest")[0] == 404  # gone
+    ok(api, "POST", f"{base}/v1%2Fd%25x?return_timeout=10", {"owner": "DOM\\bob"})
+    assert call(api, "GET", f"{base}/v1%2Fd%25x")[1]["file_directory_security"]["path"] == "v1/d%x"

@@ -11,6 +11,7 @@ so a job poll needs neither the whole map nor the compiled API declaration.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +67,15 @@ def _rule_text(template: str) -> str:
         converter = "path:" if last and name in _PATH_VALUES else ""
         out = out.replace("{" + name + "}", f"<{converter}p{index}>", 1)
     return out
+
+
+def _value(text: str) -> str:
+    """A matched path variable's value: ``%2F`` and ``%25`` in it (an encoded ``/`` or ``%``
+    the HTTP layer kept encoded, so the segment stayed one) decoded; any other ``%`` is
+    itself."""
+    if "%" not in text:
+        return text
+    return re.sub("%(2[fF5])", lambda m: "/" if m.group(1) in ("2F", "2f") else "%", text)
 
 
 def _segments(path: str) -> tuple[str, str] | None:
@@ -191,7 +201,7 @@ class Routes:
             raise method_not_allowed(method, path, allowed) from None
         except NotFound:
             raise unknown_path(path) from None
-        values = tuple(str(args[f"p{i}"]) for i in range(len(args)))
+        values = tuple(_value(str(args[f"p{i}"])) for i in range(len(args)))
         route = Route(method if method != "HEAD" else "GET", str(template), values, self._resolve)
         if len(self._matched) >= _MATCHED_MAX:
             self._matched.clear()

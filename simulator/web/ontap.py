@@ -18,7 +18,7 @@ from ..query import parse_bool, parse_int
 from .exchange import exchange
 from .faults import FaultStage
 from .jobs import JobsView
-from .parse import json_body, query_params
+from .parse import api_path, json_body, query_params
 from .render import respond, write_answer
 
 if TYPE_CHECKING:
@@ -58,7 +58,9 @@ class OntapView:
 
     def __call__(self, rest: str) -> Response:
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
-        path = "/api/" + rest
+        path = api_path(req.environ)
+        if not path.startswith("/api/"):
+            path = "/api/" + rest
         path = path.rstrip("/") or path
         params = query_params(req.environ)
         try:

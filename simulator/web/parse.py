@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" codec error handler
 from flask import Request
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "NO_LENGTH",
     "SimRequest",
+    "api_path",
     "json_body",
     "parse_json",
     "parse_query",
@@ -47,12 +49,34 @@ _ERRORS = "werkzeug.url_quote"
 _PARSED: dict[str, dict[str, str]] = {}
 _PARSED_MAX = 256
 _PARSED_CHARS = 512
+#: What the routing table decodes in a path variable's value (see :func:`api_path`).
+_ESCAPES = re.compile("%2[fF5]")
 
 
 def path_of(environ: MutableMapping[str, Any]) -> str:
     """The request path as werkzeug's ``Request.path`` reads it from ``PATH_INFO``."""
     raw: str = environ.get("PATH_INFO") or ""
     return "/" + raw.encode("latin1").decode(errors="replace").lstrip("/")
+
+
+def api_path(environ: MutableMapping[str, Any]) -> str:
+    """The request path, with a path segment's encoded ``/`` (``%2F``) or ``%`` kept encoded:
+    ONTAP takes a key that is a path URL-encoded (``.../permissions/{svm.uuid}/v1%2Fdir/acl``),
+    which decoding the whole path first would split into segments. The routing table decodes
+    the values it matches. Any other path reads as :func:`path_of` reads it."""
+    raw: str = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    target = raw.partition("?")[0]
+    if "%2" not in target.upper():  # neither %2F nor %25: nothing decodes differently
+        return path_of(environ)
+    if not target.startswith("/"):  # absolute form: http://host/path
+        target = "/" + target.partition("://")[2].partition("/")[2]
+    segments = []
+    for segment in target.split("/"):
+        text = unquote(segment, errors="replace")
+        if "/" in text or _ESCAPES.search(text):  # else the routing table reads it as it is
+            text = text.replace("%", "%25").replace("/", "%2F")
+        segments.append(text)
+    return "/".join(segments)
 
 
 def _query_text(raw: str) -> str:
