@@ -329,6 +329,29 @@ def test_simulator_mode_end_to_end_with_a_reset_between_tests(pytester: pytest.P
     result.stdout.fnmatch_lines(["ontapjob: simulator (virtual clock, http transport)"])
 
 
+def test_a_seeded_record_changed_in_one_test_is_back_in_every_next_one(
+    pytester: pytest.Pytester,
+) -> None:
+    """Resets copy the seeded tables back once seeding proved deterministic: what a test
+    changes inside a seeded record (the cluster) is gone in every test after it."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_rename(ontap_client, ontap_sim, n):
+            assert ontap_client.get("/api/cluster")["name"] == "cluster1"
+            assert ontap_client.patch("/api/cluster", json={"name": f"c{n}"}).state == "success"
+            assert ontap_client.get("/api/cluster")["name"] == f"c{n}"
+            ontap_sim.store.tables["Cluster"][next(iter(ontap_sim.store.tables["Cluster"]))][
+                "location"
+            ] = "moved"
+        """
+    )
+    result = run(pytester, "-v", "--ontap-transport", "inprocess")
+    result.assert_outcomes(passed=4)
+
+
 def test_a_thirty_minute_job_takes_seconds_not_minutes(pytester: pytest.Pytester) -> None:
     """The virtual clock never waits for real: the bound only catches real sleeping (1,800 s),
     loose enough for a loaded CI machine; what a poll costs is measured in bench/."""

@@ -96,7 +96,7 @@ def _table(store: Store, name: str) -> dict[tuple[str, ...], Record]:
 
 
 def _now(store: Store) -> float | None:
-    return store.jobs.clock.now() if store.jobs is not None else None
+    return store.now()
 
 
 def _iso_now(store: Store) -> str | None:

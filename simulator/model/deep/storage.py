@@ -85,7 +85,8 @@ def _restore_field(leaf: str) -> FieldSpec:
 
 
 def _now(store: Store) -> str:
-    return iso(store.jobs.clock.now() if store.jobs is not None else time.time())
+    now = store.now()
+    return iso(now if now is not None else time.time())
 
 
 def _triplet(text: str) -> int:
