@@ -214,7 +214,8 @@ def _export_policy(store: Store, data: Record, svm_uuid: Any) -> None:
     given = {k: ref[k] for k in ("id", "name") if ref.get(k) not in (None, "")}
     if not given:
         return
-    for policy in store.records_of("ExportPolicy"):
+    store.sync("ExportPolicy")  # an SVM's default policy exists while the SVM does
+    for policy in store.tables.get("ExportPolicy", {}).values():  # as stored: not rendered
         if get_path(policy, "svm.uuid") == svm_uuid and all(
             str(policy.get(k)) == str(v) for k, v in given.items()
         ):
