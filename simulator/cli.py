@@ -20,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from .server import ServerLimits, serve
+from .server import ServerHandle, ServerLimits, serve
 from .sim import DEFAULT_PASSWORD, DEFAULT_USERNAME, Simulator
 
 __all__ = ["build_parser", "is_loopback", "main"]
@@ -156,6 +156,20 @@ def _load_model_files() -> None:
     load_spec()
 
 
+def _announce(handle: ServerHandle, sim: Simulator, scenario: str | None) -> None:
+    """Print where the simulator listens (the first line is what scripts wait for), then load
+    the model's files before the first connection is accepted."""
+    print(f"ontap-sim listening on {handle.url}", flush=True)
+    if handle.ca_file:
+        print(f"ontap-sim CA certificate: {handle.ca_file}", flush=True)
+    print(
+        f"ontap-sim clock={sim.clock.mode} user={sim.username} scenario={scenario or '(default)'}",
+        flush=True,
+    )
+    print(f"ontap-sim job board: {handle.url}/simulator/ui", flush=True)
+    _load_model_files()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["record"]:  # ontap-sim record ...: the recording proxy
@@ -193,7 +207,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.retention is not None:
         sim.jobs.retention = args.retention
-    _load_model_files()
 
     password_is_default = args.password is None and "ONTAP_SIM_PASSWORD" not in os.environ
     if not is_loopback(args.host) and password_is_default:
@@ -221,16 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             certfile=args.certfile,
             keyfile=args.keyfile,
             limits=limits,
-        ) as handle:
-            print(f"ontap-sim listening on {handle.url}", flush=True)
-            if handle.ca_file:
-                print(f"ontap-sim CA certificate: {handle.ca_file}", flush=True)
-            print(
-                f"ontap-sim clock={sim.clock.mode} user={sim.username} "
-                f"scenario={args.scenario or '(default)'}",
-                flush=True,
-            )
-            print(f"ontap-sim job board: {handle.url}/simulator/ui", flush=True)
+            on_bound=lambda handle: _announce(handle, sim, args.scenario),
+        ):
             while not stop.wait(0.5):
                 pass
     except ValueError as exc:  # a certificate or key file that cannot be served

@@ -996,6 +996,7 @@ def serve(
     keyfile: str | None = None,
     ready_timeout: float = 5.0,
     limits: ServerLimits | None = None,
+    on_bound: Callable[[ServerHandle], None] | None = None,
 ) -> Iterator[ServerHandle]:
     """Serve ``sim`` (a Simulator, or any WSGI app) on ``host:port`` until the block exits.
 
@@ -1003,7 +1004,9 @@ def serve(
     generated CA and certificate (``handle.ca_file``; removed on stop) unless ``certfile``
     (and ``keyfile``, unless the key is in ``certfile``) are given, which imply TLS.
     ``limits`` bounds connections and the time each phase of a request may take (defaults:
-    :class:`ServerLimits`).
+    :class:`ServerLimits`). ``on_bound(handle)`` runs once the address is bound and before
+    the first connection is accepted (connections wait in the backlog meanwhile): ``ontap-sim``
+    prints its address there, then loads what the model reads from disk.
     Raises ValueError naming the file when ``certfile`` or ``keyfile`` cannot be served, OSError
     when the address cannot be bound and RuntimeError when the server does not accept
     connections within ``ready_timeout`` seconds.
@@ -1070,6 +1073,8 @@ def serve(
                 server.socket, server_side=True, do_handshake_on_connect=False
             )
             server.ssl_context = context
+        if on_bound is not None:
+            on_bound(handle)
         thread.start()
         _wait_ready(host, handle.port, thread, ready_timeout)
         yield handle
