@@ -4,29 +4,13 @@ clones as Trident's ASA r2 drivers call them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import test_san
+from test_san import LUNS, MIB, NAMESPACES, VS0, Api
 
-import pytest
-from test_san import LUNS, MIB, NAMESPACES, SCENARIO, VS0, Api
-
-from simulator import Simulator
+shared, api = test_san.shared, test_san.api  # test_san's fixtures: its scenario, reset after each
 
 UNITS = "/api/storage/storage-units"
 VOLUMES = "/api/storage/volumes"
-
-
-@pytest.fixture(scope="module")
-def shared() -> Simulator:
-    return Simulator(clock="virtual", scenario=SCENARIO)
-
-
-@pytest.fixture
-def api(shared: Simulator) -> Iterator[Api]:
-    try:
-        yield Api(shared)
-        assert shared.errors == []
-    finally:
-        shared.reset()
 
 
 def _namespace(api: Api, name: str = "/vol/vol2/ns1") -> str:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ...errors import ApiError, bad_value
 from ...query import parse_bool
 from ..behaviour import BEHAVIOURS, Behaviour, Event, register
+from .san import _dig
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -42,22 +43,23 @@ def _svm(record: Mapping[str, Any]) -> Record:
     return {"uuid": svm.get("uuid"), "name": svm.get("name")}
 
 
-def _dig(record: Mapping[str, Any], dotted: str) -> Any:
-    """The value at ``a.b.c`` in ``record``, or None."""
-    node: Any = record
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(part)
-    return node
-
-
 def _set(record: Record, dotted: str, value: Any) -> None:
     node = record
     *parents, leaf = dotted.split(".")
     for part in parents:
         node = node.setdefault(part, {})
     node[leaf] = value
+
+
+def _project(store: Store, resource: str, shown: Mapping[str, Any], record: Record) -> None:
+    """Fill ``record`` with the fields of ``resource``'s declaration that ``shown`` (the
+    underlying record as its GET shows it) holds and ``record`` does not."""
+    for name, spec in store.spec.resources[resource].fields.items():
+        if spec.in_list is not None or not spec.get or name.endswith("_links.self.href"):
+            continue
+        value = _dig(shown, name)
+        if value is not None and _dig(record, name) is None:
+            _set(record, name, value)
 
 
 def _underlying(store: Store, unit: Mapping[str, Any]) -> tuple[str, Record] | None:
@@ -122,13 +124,7 @@ class StorageUnit(Behaviour):
             return record
         resource, stored = found
         shown = store.render(store.spec.resources[resource], stored)
-        own = store.spec.resources[self.resource]
-        for name, spec in own.fields.items():
-            if spec.in_list is not None or not spec.get or name.endswith("_links.self.href"):
-                continue
-            value = _dig(shown, name)
-            if value is not None and _dig(record, name) is None:
-                _set(record, name, value)
+        _project(store, self.resource, shown, record)
         record["maps"] = self._maps(shown)
         clone = record.setdefault("clone", {})
         lineage = stored.get(_CLONE)
@@ -331,13 +327,7 @@ class StorageUnitSnapshot(Behaviour):
         if snapshot is None:
             return record
         shown = store.render(store.spec.resources["Snapshot"], snapshot)
-        own = store.spec.resources[self.resource]
-        for name, spec in own.fields.items():
-            if spec.in_list is not None or not spec.get or name.endswith("_links.self.href"):
-                continue
-            value = _dig(shown, name)
-            if value is not None and _dig(record, name) is None:
-                _set(record, name, value)
+        _project(store, self.resource, shown, record)
         return record
 
     def prepare_post(self, store: Store, data: Record) -> None:
