@@ -62,7 +62,19 @@ def sim() -> Simulator:
                     {"name": "vol1", "svm": {"name": "vs0"}, "aggregates": [{"name": "aggr1"}]}
                 ],
                 "snapshots": [{"name": "s1", "volume": {"name": "vol1"}}],
-            }
+            },
+            # A storage unit (and its snapshot, s1) exists only as a LUN's view: the walk
+            # cannot insert one as it inserts the parents of other paths.
+            "records": {
+                "Lun": [
+                    {
+                        "svm": {"name": "vs0"},
+                        "name": "/vol/vol1/lun1",
+                        "os_type": "linux",
+                        "space": {"size": 1048576},
+                    }
+                ]
+            },
         },
     )
 

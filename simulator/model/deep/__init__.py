@@ -17,5 +17,6 @@ from . import (
     platform,  # noqa: F401
     san,  # noqa: F401
     storage,  # noqa: F401
+    storage_units,  # noqa: F401
     svm,  # noqa: F401
 )

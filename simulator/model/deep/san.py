@@ -440,6 +440,7 @@ class _Vdisk(Behaviour):
         _release(store, self.resource, event, record)
 
     def render(self, store: Store, record: Record) -> Record:
+        record.pop("_clone", None)  # a storage unit clone's lineage (storage_units.py)
         volume = self.volume(store, _svm_of(record), uuid=_dig(record, "location.volume.uuid"))
         offline = volume is not None and volume.get("state") == "offline"
         enabled = record.get("enabled", True) is not False
