@@ -71,6 +71,18 @@ def test_restore_applies_while_its_snapshot_stays(api: Api) -> None:
     )
 
 
+def test_a_patch_whose_query_carries_its_arguments_needs_no_body(api: Api) -> None:
+    """Trident restores with ``PATCH ...?restore_to.snapshot.name=s1`` and no body at all; a
+    PATCH with neither body nor arguments of its own still needs a body."""
+    volume = _volume(api)
+    _snapshot(api, volume, "s1")
+    restored = api("PATCH", f"{VOLUMES}/{volume}?return_timeout=10&restore_to.snapshot.name=s1")
+    assert restored.status_code == 200, restored.json
+    missing = api("PATCH", f"{VOLUMES}/{volume}?restore_to.snapshot.name=s9")
+    assert_error(missing, 400, "2", "restore_to.snapshot.name")  # still checked
+    assert_error(api("PATCH", f"{VOLUMES}/{volume}?return_timeout=10"), 400, "2", "body")
+
+
 SVMS = "/api/svm/svms"
 
 

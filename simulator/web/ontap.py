@@ -106,7 +106,12 @@ class OntapView:
             allowed = sim.routes.allowed_methods(path)
             raise method_not_allowed(method, path, allowed) if allowed else unknown_path(path)
         sim.check_route(method, path)  # an unknown path answers 404 before its body is read
-        body = json_body(req, required=method in ("POST", "PATCH"))
+        # A PATCH whose query carries its arguments may come without a body (Trident restores a
+        # storage unit or a volume with ``PATCH ...?restore_to.snapshot.name=s1`` and none).
+        needs_body = method == "POST" or (
+            method == "PATCH" and all(key in _WAIT_PARAMS for key in params)
+        )
+        body = json_body(req, required=needs_body)
         return_timeout = parse_int(params, "return_timeout", 0, 120) or 0
         return_records = parse_bool(params, "return_records", False)
         if "return_timeout" in params or "return_records" in params:
