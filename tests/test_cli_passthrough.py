@@ -4,17 +4,16 @@ each of its rules and refusals over HTTP, and each command mapped onto the state
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from scenario_client import HEADERS, call, simulator_for
 
 from simulator import Simulator
 from simulator.cli_passthrough import COMMANDS, size_in_bytes
 
-HEADERS = {"Authorization": "Basic " + base64.b64encode(b"admin:netapp1!").decode()}
 CLI = "/api/private/cli"
 MIB = 1024 * 1024
 AGGRS = [{"name": "aggr1"}, {"name": "aggr2"}]
@@ -39,20 +38,12 @@ SCENARIO = {
 
 @pytest.fixture
 def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
-    monkeypatch.delenv("ONTAP_SIM_PASSWORD", raising=False)
-    sim = Simulator(clock="virtual", scenario=SCENARIO)
-    yield sim
-    assert sim.errors == []
+    yield from simulator_for(monkeypatch, SCENARIO)
 
 
 @pytest.fixture
 def api(sim: Simulator) -> FlaskClient:
     return sim.app.test_client()
-
-
-def call(api: FlaskClient, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    response = api.open(path, method=method, headers=HEADERS, json=body)
-    return response.status_code, response.json
 
 
 def records(api: FlaskClient, path: str) -> list[dict[str, Any]]:

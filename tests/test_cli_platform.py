@@ -5,16 +5,15 @@ processor's reboot and AutoSupport's checks, each read back where REST shows the
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from scenario_client import call, simulator_for
 
 from simulator import Simulator
 
-HEADERS = {"Authorization": "Basic " + base64.b64encode(b"admin:netapp1!").decode()}
 CLI = "/api/private/cli"
 SCENARIO = {
     "inventory": {
@@ -28,20 +27,12 @@ SCENARIO = {
 
 @pytest.fixture
 def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
-    monkeypatch.delenv("ONTAP_SIM_PASSWORD", raising=False)
-    sim = Simulator(clock="virtual", scenario=SCENARIO)
-    yield sim
-    assert sim.errors == []
+    yield from simulator_for(monkeypatch, SCENARIO)
 
 
 @pytest.fixture
 def api(sim: Simulator) -> FlaskClient:
     return sim.app.test_client()
-
-
-def call(api: FlaskClient, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    response = api.open(path, method=method, headers=HEADERS, json=body)
-    return response.status_code, response.json
 
 
 def names(api: FlaskClient, query: str) -> list[str]:

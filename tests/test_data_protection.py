@@ -7,17 +7,16 @@ transfers take exactly the time their script says.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from scenario_client import call, simulator_for
 
 from simulator import Simulator
 from simulator.clock import VirtualClock
 
-HEADERS = {"Authorization": "Basic " + base64.b64encode(b"admin:netapp1!").decode()}
 AGGR = [{"name": "aggr1"}]
 SCENARIO = {
     "inventory": {
@@ -37,20 +36,12 @@ RELATIONSHIPS = "/api/snapmirror/relationships"
 
 @pytest.fixture
 def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
-    monkeypatch.delenv("ONTAP_SIM_PASSWORD", raising=False)
-    sim = Simulator(clock="virtual", scenario=SCENARIO)
-    yield sim
-    assert sim.errors == []
+    yield from simulator_for(monkeypatch, SCENARIO)
 
 
 @pytest.fixture
 def api(sim: Simulator) -> FlaskClient:
     return sim.app.test_client()
-
-
-def call(api: FlaskClient, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    response = api.open(path, method=method, headers=HEADERS, json=body)
-    return response.status_code, response.json
 
 
 def refused(api: FlaskClient, method: str, path: str, body: Any = None) -> tuple[int, str]:
