@@ -37,6 +37,7 @@ from datafile import (
     FLAG_POST,
     LeafRow,
     encode_fields,
+    print_sections,
     render,
     write_or_check,
 )
@@ -697,10 +698,7 @@ def print_report(
         ("keys not matching the path", report.key_mismatches),
         ("paths claimed by two resources (first kept)", report.shared_paths),
     ]
-    for title, items in sections:
-        print(f"\n{title}: {len(items)}")
-        for item in items:
-            print(f"  {item}")
+    print_sections(sections)
 
 
 def main(argv: list[str] | None = None) -> int:

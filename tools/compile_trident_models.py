@@ -34,6 +34,7 @@ from datafile import (
     FLAG_POST,
     LeafRow,
     encode_fields,
+    print_sections,
     render,
     write_or_check,
 )
@@ -901,10 +902,7 @@ def print_report(data: Mapping[str, Any], report: Report, resources: list[Resour
         ("path keys named after a model field", report.renamed_keys),
         ("identifier objects naming no resource", report.unmatched_references),
     ]
-    for title, items in sections:
-        print(f"\n{title}: {len(items)}")
-        for item in items:
-            print(f"  {item}")
+    print_sections(sections)
 
 
 def main(argv: list[str] | None = None) -> int:

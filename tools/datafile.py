@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,3 +118,11 @@ def diff_summary(current: str, expected: str, origin: str) -> str:
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         return f"{', '.join(changed)} differ; resources: {shown}"
     return f"{', '.join(changed) or 'layout'} differ"
+
+
+def print_sections(sections: Iterable[tuple[str, Sequence[Any]]]) -> None:
+    """A compiler's ``--report`` lists: each title with its count, then its items."""
+    for title, items in sections:
+        print(f"\n{title}: {len(items)}")
+        for item in items:
+            print(f"  {item}")
