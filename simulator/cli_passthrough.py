@@ -2376,25 +2376,18 @@ def _commands() -> list[Command]:
             **vserver,
             doc="vserver show/create/modify/delete: /api/svm/svms, plus the admin vserver",
         ),
-        Command(
-            "vserver/add-protocols",
-            ("vserver",),
-            {"vserver": Field("name"), "protocols": Field()},
-            lambda sim: rest_records(sim, "Svm"),
-            get=False,
-            post=action(_protocols_action(True), args=("protocols",)),
-            patch=action(_protocols_action(True), args=("protocols",)),
-            doc="vserver add-protocols: <protocol>.allowed true",
-        ),
-        Command(
-            "vserver/remove-protocols",
-            ("vserver",),
-            {"vserver": Field("name"), "protocols": Field()},
-            lambda sim: rest_records(sim, "Svm"),
-            get=False,
-            post=action(_protocols_action(False), args=("protocols",)),
-            patch=action(_protocols_action(False), args=("protocols",)),
-            doc="vserver remove-protocols: <protocol>.allowed false",
+        *(
+            Command(
+                f"vserver/{verb}-protocols",
+                ("vserver",),
+                {"vserver": Field("name"), "protocols": Field()},
+                lambda sim: rest_records(sim, "Svm"),
+                get=False,
+                post=action(_protocols_action(allowed), args=("protocols",)),
+                patch=action(_protocols_action(allowed), args=("protocols",)),
+                doc=f"vserver {verb}-protocols: <protocol>.allowed {str(allowed).lower()}",
+            )
+            for verb, allowed in (("add", True), ("remove", False))
         ),
         Command(
             "storage/aggregate",
